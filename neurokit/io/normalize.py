@@ -48,15 +48,16 @@ _PREFIX_TYPES = {
     "PLETH": "misc",
 }
 _RULES = (
-    ("ecg", re.compile(r"ECG|EKG")),
-    ("eog", re.compile(r"EOG|^(LOC|ROC)$")),
-    ("emg", re.compile(r"EMG|^CHIN")),
+    ("ecg", re.compile(r"ECG|EKG"), "ECG/EKG in the name"),
+    ("eog", re.compile(r"EOG|^(LOC|ROC)$"), "EOG/LOC/ROC in the name"),
+    ("emg", re.compile(r"EMG|^CHIN"), "EMG/chin in the name"),
     (
         "misc",
         re.compile(
             r"^(RESP|SAO2|SPO2|PLETH|PULSE|TEMP|BODY|POSITION|X?AIR|FLOW|SNORE|"
             r"DC\d+$|\$)"
         ),
+        "auxiliary input (respiration, SaO2, DC, $-reference)",
     ),
 )
 _GENERIC = ("eeg", "seeg", "ecog", "misc", "bio")
@@ -75,7 +76,7 @@ def infer_type(name: str, current: str) -> tuple:
     >>> infer_type("ECG ECG1", "eeg")
     ('ecg', "label prefix 'ECG'")
     >>> infer_type("xEKG1", "seeg")
-    ('ecg', 'name matches ECG|EKG')
+    ('ecg', 'ECG/EKG in the name')
     """
     if current not in _GENERIC:
         return None, None
@@ -86,11 +87,11 @@ def infer_type(name: str, current: str) -> tuple:
         return (new, f"label prefix {head!r}") if new != current else (None, None)
     if head == "POL" and rest:
         upper = rest
-    for new, rule in _RULES:
+    for new, rule, why in _RULES:
         if rule.search(upper):
             if new == current or (new == "misc" and current == "bio"):
                 return None, None
-            return new, f"name matches {rule.pattern}"
+            return new, why
     return None, None
 
 
@@ -380,7 +381,7 @@ def normalize(
             )
     info.update(
         source=str(path) if path else None,
-        format=getattr(fmt, "name", None),
+        format=getattr(fmt, "name", None) or info.get("format"),
         history=history,
         warnings=notes,
     )

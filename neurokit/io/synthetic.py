@@ -185,7 +185,7 @@ def synthetic(
         planar-gradiometer triplets on the Neuromag helmet, with a device-to-head transform), or
         sEEG (up to 4 shafts of contacts named ``L'1``, ``R'1`` ...).
     n_channels : int | None
-        Data channels (default 19 EEG, 48 MEG, 16 sEEG).
+        Data channels (default 19 EEG, 306 MEG as 102 triplets, 16 sEEG).
     duration_s, sfreq : float
         Length in seconds and sampling rate in Hz.
     seed : int
@@ -197,7 +197,7 @@ def synthetic(
     >>> rec.sensors.counts()
     {'mag': 4, 'grad': 8}
     """
-    makers = {"eeg": (_eeg, 19), "meg": (_meg, 48), "seeg": (_seeg, 16)}
+    makers = {"eeg": (_eeg, 19), "meg": (_meg, 306), "seeg": (_seeg, 16)}
     if kind not in makers:
         raise InvalidParameterError(f"kind={kind!r}; allowed {list(makers)}")
     if not (np.isfinite(sfreq) and sfreq > 0):
@@ -211,5 +211,11 @@ def synthetic(
     rng = np.random.default_rng(seed)
     raw = maker(rng, default if n_channels is None else int(n_channels), n_times, float(sfreq))
     raw.set_annotations(_annotations(rng, n_times / sfreq))
-    meta = {"dataset": "synthetic", "subject": f"{kind}{seed:02d}", "kind": kind, "seed": seed}
+    meta = {
+        "dataset": "synthetic",
+        "format": "synthetic",
+        "subject": f"{kind}{seed:02d}",
+        "kind": kind,
+        "seed": seed,
+    }
     return normalize(raw, meta=meta, montage=None)

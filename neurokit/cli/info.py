@@ -1,0 +1,63 @@
+"""``neurokit info PATH [--json]``: summary of a recording."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "info",
+        help="summarize a recording (channels, rate, positions, repairs)",
+        description="Load a recording, normalize it and print a summary.",
+    )
+    p.add_argument("path", help="recording file or folder (CTF .ds, EGI .mff, Neuralynx)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--format", default=None, help="force a format (see the list in the README)")
+    p.add_argument(
+        "--allow-maxshield",
+        action="store_true",
+        help="load FIF MaxShield (Internal Active Shielding) data anyway",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.set_defaults(run=run)
+
+
+def format_summary(s: dict) -> str:
+    """Human-readable lines of :meth:`Recording.summary`."""
+    types = ", ".join(f"{t} {n}" for t, n in s["channel_types"].items())
+    lines = [
+        s["source"] or "(in memory)",
+        f"  format       {s['format']}",
+        f"  channels     {s['n_channels']}: {types}",
+        f"  sfreq        {s['sfreq']:g} Hz",
+        f"  duration     {s['duration_s']:.3f} s ({s['n_times']} samples)",
+        f"  positions    {s['n_with_position']}/{s['n_channels']} channels "
+        f"({s['position_frame']} frame); all data channels: "
+        f"{'yes' if s['positions_known'] else 'no'}",
+    ]
+    if s["n_meg_with_orientation"]:
+        lines.append(f"  MEG coils    {s['n_meg_with_orientation']} with orientation")
+    lines.append(f"  bads         {', '.join(s['bads']) if s['bads'] else 'none'}")
+    lines.append(f"  annotations  {s['n_annotations']}")
+    for r in s["repairs"]:
+        names = r.get("channels", [])
+        shown = ", ".join(names[:6]) + (f" (+{len(names) - 6})" if len(names) > 6 else "")
+        what = f"{r['from']} -> {r['to']}" if "to" in r else r["step"]
+        lines.append(f"  repair       {what}: {shown} ({r.get('reason', '')})")
+    for w in s["warnings"]:
+        lines.append(f"  warning      {w}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..io import load
+
+    options = {"allow_maxshield": True} if args.allow_maxshield else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warnings are part of the summary
+        rec = load(args.path, format=args.format, **options)
+    summary = rec.summary()
+    print(json.dumps(summary, indent=2) if args.json else format_summary(summary))
+    return 0
