@@ -198,6 +198,42 @@ def _repair_types(raw, path, channels_tsv, history, by_name=True):
         )
 
 
+def _fix_position_scale(raw, history, notes):
+    """Rescale electrode positions a reader left in the wrong unit (mm, cm, or a unit sphere).
+
+    Real electrodes lie 5-15 cm from the head origin. A median radius near 1 means positions on a
+    unit sphere (Neuroscan CNT headers store them so): they are scaled to MNE's 95 mm head
+    radius. Radii of tens or hundreds mean centimetres or millimetres.
+    """
+    from mne.io.constants import FIFF
+
+    picks = [i for i, t in enumerate(raw.get_channel_types())
+             if t not in ("mag", "grad", "ref_meg")]
+    locs = np.array([raw.info["chs"][i]["loc"][:3] for i in picks]).reshape(-1, 3)
+    ok = np.all(np.isfinite(locs), axis=1) & np.any(locs != 0, axis=1)
+    if not ok.any():
+        return
+    radius = float(np.median(np.linalg.norm(locs[ok], axis=1)))
+    if radius <= 0.3:
+        return
+    if radius < 3:
+        factor, why = 0.095 / radius, f"on a sphere of radius {radius:.3g} (unit sphere)"
+    elif radius < 30:
+        factor, why = 1e-2, f"in centimetres (median radius {radius:.3g})"
+    else:
+        factor, why = 1e-3, f"in millimetres (median radius {radius:.3g})"
+    with raw.info._unlock():
+        for i in picks:
+            raw.info["chs"][i]["loc"][:6] *= factor
+        for d in raw.info["dig"] or []:
+            if d["kind"] in (FIFF.FIFFV_POINT_EEG, FIFF.FIFFV_POINT_CARDINAL,
+                             FIFF.FIFFV_POINT_EXTRA):
+                d["r"] = d["r"] * factor
+    history.append({"step": "repair_positions", "factor": factor,
+                    "reason": f"electrode positions were {why}"})
+    notes.append(f"electrode positions were {why}; rescaled by {factor:g} to metres")
+
+
 def _set_positions(raw, path, electrodes_tsv, montage, history):
     import mne
 
@@ -371,6 +407,7 @@ def normalize(
         repair_types = not getattr(fmt, "typed_channels", False)
     if repair_types or channels_tsv is not None:
         _repair_types(raw, path, channels_tsv, history, by_name=repair_types)
+    _fix_position_scale(raw, history, notes)
     _set_positions(raw, path, electrodes_tsv, montage, history)
     _check_units(raw, scale, history, notes)
     info = dict(meta or {})
