@@ -87,7 +87,7 @@ class Recording:
 
     # ------------------------------------------------------------------ summaries
     def summary(self) -> dict:
-        """JSON-able summary: channels per type, sampling rate, duration, positions, bads, repairs."""
+        """JSON-able summary: channel types, sfreq, duration, positions, bads, repairs."""
         s = self.sensors
         data = np.isin(s.types, ("eeg", "seeg", "ecog", "mag", "grad"))
         return {

@@ -10,8 +10,13 @@ import pytest
 from conftest import DATA, entry_param, index_entries
 
 import neurokit.io as nio
-from neurokit.errors import (CorruptRecordingError, NoSignalError, RecordingError,
-                             RecordingWarning, UnsupportedFormatError)
+from neurokit.errors import (
+    CorruptRecordingError,
+    NoSignalError,
+    RecordingError,
+    RecordingWarning,
+    UnsupportedFormatError,
+)
 from neurokit.sensors import SENSOR_TYPES
 
 ENTRIES = index_entries()

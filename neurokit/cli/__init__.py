@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     try:
         return int(args.run(args) or 0)
     except NeurokitError as err:
-        if args.debug:
+        if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"neurokit: error: {err}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import warnings
 
@@ -20,7 +21,9 @@ def add_parser(sub):
         action="store_true",
         help="load FIF MaxShield (Internal Active Shielding) data anyway",
     )
-    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
     p.set_defaults(run=run)
 
 

@@ -207,8 +207,9 @@ def _fix_position_scale(raw, history, notes):
     """
     from mne.io.constants import FIFF
 
-    picks = [i for i, t in enumerate(raw.get_channel_types())
-             if t not in ("mag", "grad", "ref_meg")]
+    picks = [
+        i for i, t in enumerate(raw.get_channel_types()) if t not in ("mag", "grad", "ref_meg")
+    ]
     locs = np.array([raw.info["chs"][i]["loc"][:3] for i in picks]).reshape(-1, 3)
     ok = np.all(np.isfinite(locs), axis=1) & np.any(locs != 0, axis=1)
     if not ok.any():
@@ -226,11 +227,15 @@ def _fix_position_scale(raw, history, notes):
         for i in picks:
             raw.info["chs"][i]["loc"][:6] *= factor
         for d in raw.info["dig"] or []:
-            if d["kind"] in (FIFF.FIFFV_POINT_EEG, FIFF.FIFFV_POINT_CARDINAL,
-                             FIFF.FIFFV_POINT_EXTRA):
+            if d["kind"] in (
+                FIFF.FIFFV_POINT_EEG,
+                FIFF.FIFFV_POINT_CARDINAL,
+                FIFF.FIFFV_POINT_EXTRA,
+            ):
                 d["r"] = d["r"] * factor
-    history.append({"step": "repair_positions", "factor": factor,
-                    "reason": f"electrode positions were {why}"})
+    history.append(
+        {"step": "repair_positions", "factor": factor, "reason": f"electrode positions were {why}"}
+    )
     notes.append(f"electrode positions were {why}; rescaled by {factor:g} to metres")
 
 
@@ -367,7 +372,7 @@ def normalize(
     fmt=None,
     notes=(),
     repair_types=True,
-    montage="standard_1005",
+    montage=DEFAULT_MONTAGE,
     electrodes=None,
     channels=None,
     scale=None,

@@ -55,7 +55,7 @@ def _stem(path: Path) -> str:
 
 
 def find_sidecar(path: Path, kind: str, given=None) -> Path | None:
-    """The ``*_<kind>.tsv`` sidecar of ``path``; ``given`` (a path or False) overrides the search."""
+    """The ``*_<kind>.tsv`` sidecar of ``path``; ``given`` (a path or False) overrides."""
     if given is False:
         return None
     if given is not None:
