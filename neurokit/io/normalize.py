@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidParameterError
+from ..errors import CorruptRecordingError, InvalidParameterError
 from ..recording import Recording
 from ..sensors import SensorTable, shaft_name
 from .sidecars import find_sidecar, read_channels_tsv, read_electrodes_tsv
@@ -318,7 +318,25 @@ _PLAUSIBLE = {
 }
 
 
-def _check_units(raw, scale, history, notes):
+def _probe_samples(raw, path, notes) -> np.ndarray:
+    """Read the first 10 s and the last sample: a lazily opened file that cannot deliver its
+    samples is reported now, as corrupt, rather than at some later ``get_data``."""
+    stop = int(min(raw.n_times, 10 * raw.info["sfreq"]))
+    try:
+        head = raw.get_data(stop=stop)
+        raw.get_data(start=raw.n_times - 1)
+    except Exception as err:  # any reader failure here means the data part is damaged
+        raise CorruptRecordingError(
+            path, f"the header reads but the samples do not ({type(err).__name__}: {err}); "
+            "the file is truncated or damaged") from err
+    bad = np.flatnonzero(~np.isfinite(head).all(axis=1))
+    if bad.size:
+        names = [raw.ch_names[i] for i in bad[:5]]
+        notes.append(f"non-finite samples (NaN/inf) in {bad.size} channel(s), e.g. {names}")
+    return head
+
+
+def _check_units(raw, head, scale, history, notes):
     if scale is not None:
         factors = scale if isinstance(scale, dict) else {t: scale for t in _PLAUSIBLE if t in raw}
         bad = sorted(set(factors) - set(_PLAUSIBLE))
@@ -333,14 +351,13 @@ def _check_units(raw, scale, history, notes):
                 raw.apply_function(lambda x, f=float(factor): x * f, picks=ch_type, verbose="error")
         history.append({"step": "scale", "factors": {k: float(v) for k, v in factors.items()}})
         return
-    stop = int(min(raw.n_times, 10 * raw.info["sfreq"]))
     for ch_type, (low, high, unit) in _PLAUSIBLE.items():
-        if ch_type not in raw or stop < 2:
+        if ch_type not in raw or head.shape[1] < 2:
             continue
         picks = mne_picks(raw, ch_type)
         if not len(picks):
             continue
-        std = np.nanstd(raw.get_data(picks=picks, stop=stop), axis=1)
+        std = np.nanstd(head[picks], axis=1)
         std = std[np.isfinite(std) & (std > 0)]
         if std.size and not low <= np.median(std) <= high:
             notes.append(
@@ -414,7 +431,8 @@ def normalize(
         _repair_types(raw, path, channels_tsv, history, by_name=repair_types)
     _fix_position_scale(raw, history, notes)
     _set_positions(raw, path, electrodes_tsv, montage, history)
-    _check_units(raw, scale, history, notes)
+    head = _probe_samples(raw, path, notes)
+    _check_units(raw, head, scale, history, notes)
     info = dict(meta or {})
     if path is not None:
         for key, value in _BIDS_ENTITY.findall(path.name):
