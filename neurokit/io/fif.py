@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import CorruptRecordingError, RecordingError
+import numpy as np
+
+from ..errors import CorruptRecordingError, MissingCompanionFileError, RecordingError
 from ._registry import register_format
 
 _EVOKED_SUFFIXES = ("-ave.fif", "_ave.fif", "-ave.fif.gz", "_ave.fif.gz")
@@ -24,6 +26,7 @@ def read_fif(path: Path, options: dict):
     if path.name.lower().endswith(_EVOKED_SUFFIXES) or options.pop("evoked", False):
         return _read_evoked(path, options)
     allow_maxshield = options.pop("allow_maxshield", False)
+    events = options.pop("events", None)
     try:
         raw = mne.io.read_raw_fif(
             path,
@@ -50,15 +53,46 @@ def read_fif(path: Path, options: dict):
             f"FIF file is truncated or damaged: the data could not "
             f"be read ({_header_summary(path)})",
         ) from err
-    notes = (
-        [
-            "loaded with allow_maxshield=True: MaxShield data is distorted until processed "
-            "with MaxFilter/SSS"
-        ]
-        if allow_maxshield
-        else []
-    )
+    notes = []
+    if allow_maxshield:
+        notes.append(
+            "loaded with allow_maxshield=True: MaxShield data is distorted until "
+            "processed with MaxFilter/SSS"
+        )
+    eve = _events_file(path, events)
+    if eve is not None:
+        # MNE keeps events in a separate -eve.fif; neurokit carries events as annotations
+        # (description = event code), so they travel with the recording.
+        found = mne.read_events(eve, verbose="error")
+        onsets = (found[:, 0] - raw.first_samp) / raw.info["sfreq"] + raw.first_time
+        raw.set_annotations(
+            raw.annotations
+            + mne.Annotations(
+                onsets,
+                np.zeros(len(found)),
+                [str(c) for c in found[:, 2]],
+                orig_time=raw.annotations.orig_time,
+            )
+        )
     return raw, notes
+
+
+def _events_file(path: Path, given) -> Path | None:
+    """The MNE events file beside a raw FIF (``x_raw.fif`` -> ``x-eve.fif``), or ``given``."""
+    if given is False:
+        return None
+    if given is not None:
+        if not Path(given).exists():
+            raise MissingCompanionFileError(path, f"events={str(given)!r} does not exist")
+        return Path(given)
+    name = path.name
+    for raw_tail in ("_raw.fif", "-raw.fif", "_raw.fif.gz", "-raw.fif.gz"):
+        if name.endswith(raw_tail):
+            stem = name[: -len(raw_tail)]
+            for eve_tail in ("-eve.fif", "_eve.fif", "-eve.fif.gz", "_eve.fif.gz"):
+                if (path.parent / (stem + eve_tail)).exists():
+                    return path.parent / (stem + eve_tail)
+    return None
 
 
 def _read_evoked(path: Path, options: dict):

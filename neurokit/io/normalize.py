@@ -327,8 +327,10 @@ def _probe_samples(raw, path, notes) -> np.ndarray:
         raw.get_data(start=raw.n_times - 1)
     except Exception as err:  # any reader failure here means the data part is damaged
         raise CorruptRecordingError(
-            path, f"the header reads but the samples do not ({type(err).__name__}: {err}); "
-            "the file is truncated or damaged") from err
+            path,
+            f"the header reads but the samples do not ({type(err).__name__}: {err}); "
+            "the file is truncated or damaged",
+        ) from err
     bad = np.flatnonzero(~np.isfinite(head).all(axis=1))
     if bad.size:
         names = [raw.ch_names[i] for i in bad[:5]]
