@@ -23,8 +23,14 @@ def index_entries() -> list:
 def entry_param(entries):
     """One pytest param per entry, or a single skipped param when there is no data."""
     if not entries:
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"real recordings not found at {DATA} (set NEUROKIT_TEST_DATA)"))]
+        return [
+            pytest.param(
+                None,
+                marks=pytest.mark.skip(
+                    reason=f"real recordings not found at {DATA} (set NEUROKIT_TEST_DATA)"
+                ),
+            )
+        ]
     return [pytest.param(e, id=e["id"]) for e in entries]
 
 

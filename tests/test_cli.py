@@ -40,13 +40,22 @@ def test_info_json(data_root, capsys):
 def test_console_script_fails_cleanly_without_traceback(tmp_path):
     bad = tmp_path / "broken.edf"
     bad.write_bytes(b"not an edf at all")
-    proc = subprocess.run([sys.executable, "-m", "neurokit", "info", str(bad)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurokit", "info", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        f"neurokit: error: {bad}: file has 17 bytes, fewer than the 256-byte EDF/BDF header"]
-    debug = subprocess.run([sys.executable, "-m", "neurokit", "--debug", "info", str(bad)],
-                           capture_output=True, text=True, timeout=120)
+        f"neurokit: error: {bad}: file has 17 bytes, fewer than the 256-byte EDF/BDF header"
+    ]
+    debug = subprocess.run(
+        [sys.executable, "-m", "neurokit", "--debug", "info", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert debug.returncode == 2 and "Traceback" in debug.stderr
 
 

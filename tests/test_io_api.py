@@ -15,9 +15,28 @@ from neurokit.errors import (
 )
 
 # The raw formats the foundation issue names, by the registry's names.
-REQUIRED = {"fif", "edf", "bdf", "gdf", "brainvision", "eeglab", "egi", "egi_mff", "neuroscan",
-            "ant", "curry", "nihon_kohden", "nicolet", "eximia", "persyst", "kit", "ctf", "bti",
-            "neuralynx", "blackrock"}
+REQUIRED = {
+    "fif",
+    "edf",
+    "bdf",
+    "gdf",
+    "brainvision",
+    "eeglab",
+    "egi",
+    "egi_mff",
+    "neuroscan",
+    "ant",
+    "curry",
+    "nihon_kohden",
+    "nicolet",
+    "eximia",
+    "persyst",
+    "kit",
+    "ctf",
+    "bti",
+    "neuralynx",
+    "blackrock",
+}
 
 
 def test_list_formats_covers_every_required_reader():
@@ -60,9 +79,14 @@ def test_unknown_reader_option_is_a_clear_error(tmp_path):
         nio.load(path, bogus=1)
 
 
-@pytest.mark.parametrize("kind, n, expected", [("eeg", 8, {"eeg": 8, "eog": 1}),
-                                               ("meg", 12, {"mag": 4, "grad": 8}),
-                                               ("seeg", 10, {"seeg": 10})])
+@pytest.mark.parametrize(
+    "kind, n, expected",
+    [
+        ("eeg", 8, {"eeg": 8, "eog": 1}),
+        ("meg", 12, {"mag": 4, "grad": 8}),
+        ("seeg", 10, {"seeg": 10}),
+    ],
+)
 def test_synthetic_recordings(kind, n, expected):
     rec = nio.synthetic(kind, n_channels=n, duration_s=3.0, sfreq=200.0, seed=3)
     assert rec.sensors.counts() == expected
@@ -110,8 +134,9 @@ def test_load_bids_reads_a_dataset_written_by_mne_bids(tmp_path):
     raw.info["line_freq"] = 50.0
     raw.save(src, verbose="error")
     root = tmp_path / "bids"
-    bp = mne_bids.BIDSPath(subject="07", session="a", task="rest", run="1", root=root,
-                           datatype="meg")
+    bp = mne_bids.BIDSPath(
+        subject="07", session="a", task="rest", run="1", root=root, datatype="meg"
+    )
     mne_bids.write_raw_bids(mne.io.read_raw_fif(src, verbose="error"), bp, verbose="error")
     got = nio.load_bids(root, subject="07", session="a", task="rest", run="1")
     assert got.sensors.counts() == {"mag": 10, "grad": 20}

@@ -16,12 +16,13 @@ def test_recipe_folders_hold_no_python():
 
 
 def test_import_neurokit_io_does_not_import_torch():
-    code = ("import sys, neurokit, neurokit.io, neurokit.sensors, neurokit.errors; "
-            "rec = neurokit.io.synthetic('eeg', n_channels=2, duration_s=1.0); "
-            "bad = [m for m in ('torch', 'braindecode') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys, neurokit, neurokit.io, neurokit.sensors, neurokit.errors; "
+        "rec = neurokit.io.synthetic('eeg', n_channels=2, duration_s=1.0); "
+        "bad = [m for m in ('torch', 'braindecode') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -31,8 +32,11 @@ def test_import_neurokit_is_light():
 
 
 def test_only_sensor_table_reads_channel_locations():
-    hits = [p for p in (REPO / "neurokit").rglob("*.py")
-            if '["loc"]' in p.read_text() and p.name != "sensors.py"]
+    hits = [
+        p
+        for p in (REPO / "neurokit").rglob("*.py")
+        if '["loc"]' in p.read_text() and p.name != "sensors.py"
+    ]
     # normalize.py and synthetic.py *write* locations (unit repair, synthetic geometry); no
     # module other than sensors.py reads them into the sensor table.
     assert {p.name for p in hits} <= {"normalize.py", "synthetic.py"}

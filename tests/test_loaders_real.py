@@ -88,7 +88,8 @@ def test_loader_contract(entry):
     assert np.all(np.isin(np.array(s.types)[np.all(np.isfinite(s.ori), axis=1)], ["mag", "grad"]))
     # bads flagged in both places
     assert [n for n, b in zip(s.names, s.bads) if b] == [
-        n for n in rec.raw.ch_names if n in rec.raw.info["bads"]]
+        n for n in rec.raw.ch_names if n in rec.raw.info["bads"]
+    ]
 
 
 @pytest.mark.parametrize("entry", entry_param(OK))
@@ -120,20 +121,25 @@ def test_odd_files_warn_and_name_the_oddity(entry):
 
 def test_maxshield_loads_when_allowed(data_root):
     with pytest.warns(RecordingWarning, match="MaxShield"):
-        rec = nio.load(data_root / "loaders/broken/test_move_anon_erm_raw.fif",
-                       allow_maxshield=True)
+        rec = nio.load(
+            data_root / "loaders/broken/test_move_anon_erm_raw.fif", allow_maxshield=True
+        )
     assert rec.sensors.counts()["mag"] == 102
 
 
 def test_companions_found_by_convention_and_given_explicitly(data_root):
     bti = data_root / "loaders/bti/test_pdf_linux"
     auto = _load(next(e for e in OK if e["id"] == "bti_4d_magnes3600"))
-    explicit = nio.load(bti, config_fname=data_root / "loaders/bti/test_config_linux",
-                        head_shape_fname=data_root / "loaders/bti/test_hs_linux")
+    explicit = nio.load(
+        bti,
+        config_fname=data_root / "loaders/bti/test_config_linux",
+        head_shape_fname=data_root / "loaders/bti/test_hs_linux",
+    )
     assert auto.sensors == explicit.sensors
     kit = data_root / "loaders/kit"
-    with_dig = nio.load(kit / "test.sqd", mrk=kit / "test_mrk.sqd", elp=kit / "test.elp",
-                        hsp=kit / "test.hsp")
+    with_dig = nio.load(
+        kit / "test.sqd", mrk=kit / "test_mrk.sqd", elp=kit / "test.elp", hsp=kit / "test.hsp"
+    )
     assert with_dig.raw.info["dig"] and with_dig.raw.info["dev_head_t"] is not None
     with pytest.raises(RecordingError, match="config_fname"):
         nio.load(bti, config_fname=data_root / "loaders/bti/nope")
@@ -150,8 +156,9 @@ def test_sidecars_give_intracranial_types_and_positions(data_root):
     assert {"L'", "N'", "F'", "O'", "G'", "X'"} == {g for g in seeg.sensors.groups if g}
     assert seeg.sensors.types[seeg.sensors.index("EKG1")] == "ecg"
     # L'1 of the sidecar is at (-2.5, 49.1, 50.5) mm
-    np.testing.assert_allclose(seeg.sensors.pos[seeg.sensors.index("L'1")],
-                               [-2.501e-3, 49.138e-3, 50.471e-3], atol=1e-6)
+    np.testing.assert_allclose(
+        seeg.sensors.pos[seeg.sensors.index("L'1")], [-2.501e-3, 49.138e-3, 50.471e-3], atol=1e-6
+    )
 
 
 def test_file_positions_win_over_the_template(data_root):

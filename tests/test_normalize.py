@@ -13,21 +13,44 @@ from neurokit.errors import InvalidParameterError, RecordingWarning
 from neurokit.io.normalize import _default_montage, infer_type, standard_name
 
 
-@pytest.mark.parametrize("name, current, expected", [
-    ("ECG ECG1", "eeg", "ecg"), ("xEKG1", "seeg", "ecg"), ("POL EKG2", "eeg", "ecg"),
-    ("LEOG", "eeg", "eog"), ("ROC", "eeg", "eog"), ("EMG-Leg", "bio", "emg"),
-    ("SaO2 X9", "eeg", "misc"), ("DC01", "eeg", "misc"), ("xAIR1", "seeg", "misc"),
-    ("Fp1", "eeg", None), ("C3", "eeg", None), ("EOG", "eog", None), ("ECG", "stim", None),
-    ("Resp. Temperature", "bio", None),  # bio is already auxiliary
-])
+@pytest.mark.parametrize(
+    "name, current, expected",
+    [
+        ("ECG ECG1", "eeg", "ecg"),
+        ("xEKG1", "seeg", "ecg"),
+        ("POL EKG2", "eeg", "ecg"),
+        ("LEOG", "eeg", "eog"),
+        ("ROC", "eeg", "eog"),
+        ("EMG-Leg", "bio", "emg"),
+        ("SaO2 X9", "eeg", "misc"),
+        ("DC01", "eeg", "misc"),
+        ("xAIR1", "seeg", "misc"),
+        ("Fp1", "eeg", None),
+        ("C3", "eeg", None),
+        ("EOG", "eog", None),
+        ("ECG", "stim", None),
+        ("Resp. Temperature", "bio", None),  # bio is already auxiliary
+    ],
+)
 def test_infer_type(name, current, expected):
     assert infer_type(name, current)[0] == expected
 
 
-@pytest.mark.parametrize("label, expected", [
-    ("EEG Fp1-REF", "Fp1"), ("FP1", "Fp1"), ("Fc5.", "FC5"), ("T3", "T7"), ("T6-LE", "P8"),
-    ("cz", "Cz"), ("EEG O2-Ref", "O2"), ("Oz..", "Oz"), ("LAHC1", None), ("A1", "A1"),
-])
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("EEG Fp1-REF", "Fp1"),
+        ("FP1", "Fp1"),
+        ("Fc5.", "FC5"),
+        ("T3", "T7"),
+        ("T6-LE", "P8"),
+        ("cz", "Cz"),
+        ("EEG O2-Ref", "O2"),
+        ("Oz..", "Oz"),
+        ("LAHC1", None),
+        ("A1", "A1"),
+    ],
+)
 def test_standard_name(label, expected):
     montage = mne.channels.make_standard_montage(_default_montage())
     known = {n.upper(): n for n in montage.ch_names}
@@ -56,10 +79,16 @@ def test_template_positions_match_mne_for_any_spelling():
 def test_repairs_are_logged_and_input_types_follow():
     rec = nio.normalize(_raw(["Fp1", "Fp2", "EKG", "LOC", "Chin1"]))
     assert rec.sensors.types == ("eeg", "eeg", "ecg", "eog", "emg")
-    logged = {(h["from"], h["to"], tuple(h["channels"])) for h in rec.history
-              if h["step"] == "repair_types"}
-    assert logged == {("eeg", "ecg", ("EKG",)), ("eeg", "eog", ("LOC",)),
-                      ("eeg", "emg", ("Chin1",))}
+    logged = {
+        (h["from"], h["to"], tuple(h["channels"]))
+        for h in rec.history
+        if h["step"] == "repair_types"
+    }
+    assert logged == {
+        ("eeg", "ecg", ("EKG",)),
+        ("eeg", "eog", ("LOC",)),
+        ("eeg", "emg", ("Chin1",)),
+    }
     kept = nio.normalize(_raw(["Fp1", "EKG"]), repair_types=False)
     assert kept.sensors.types == ("eeg", "eeg")
 
@@ -84,13 +113,20 @@ def test_bids_sidecars_beside_a_file(tmp_path):
     raw.save(path, verbose="error")
     (tmp_path / "sub-02_ses-1_task-rest_run-1_channels.tsv").write_text(
         "name\ttype\tunits\tstatus\nFz\tEEG\tuV\tgood\nCz\tEEG\tuV\tbad\nA1\tSEEG\tuV\tgood\n"
-        "A2\tSEEG\tuV\tgood\nX\tTRIG\tn/a\tgood\n")
+        "A2\tSEEG\tuV\tgood\nX\tTRIG\tn/a\tgood\n"
+    )
     (tmp_path / "sub-02_ses-1_electrodes.tsv").write_text(
-        "name\tx\ty\tz\nA1\t10\t20\t30\nA2\t11\t21\tn/a\nFz\t0\t80\t60\n")
+        "name\tx\ty\tz\nA1\t10\t20\t30\nA2\t11\t21\tn/a\nFz\t0\t80\t60\n"
+    )
     rec = nio.load(path)
     assert rec.sensors.types == ("eeg", "eeg", "seeg", "seeg", "stim")
     assert list(rec.raw.info["bads"]) == ["Cz"] and rec.sensors.bads.tolist() == [
-        False, True, False, False, False]
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]
     np.testing.assert_allclose(rec.sensors.pos[2], [0.010, 0.020, 0.030])  # mm -> m
     assert np.isnan(rec.sensors.pos[3]).all()  # n/a stays unknown
     assert rec.meta["session"] == "1" and rec.meta["task"] == "rest"

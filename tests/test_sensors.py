@@ -19,19 +19,33 @@ finite = st.floats(-0.2, 0.2, allow_nan=False)
 @st.composite
 def tables(draw, max_channels=12):
     n = draw(st.integers(0, max_channels))
-    names = draw(st.lists(st.text("ABCXYZ'0123456789", min_size=1, max_size=6), min_size=n,
-                          max_size=n, unique=True))
+    names = draw(
+        st.lists(
+            st.text("ABCXYZ'0123456789", min_size=1, max_size=6),
+            min_size=n,
+            max_size=n,
+            unique=True,
+        )
+    )
     types = draw(st.lists(st.sampled_from(SENSOR_TYPES), min_size=n, max_size=n))
-    pos = np.array(draw(st.lists(st.tuples(finite, finite, finite), min_size=n, max_size=n)),
-                   dtype=float).reshape(n, 3)
+    pos = np.array(
+        draw(st.lists(st.tuples(finite, finite, finite), min_size=n, max_size=n)), dtype=float
+    ).reshape(n, 3)
     unknown = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
     pos[unknown] = np.nan
     ori = np.full((n, 3), np.nan)
     meg = np.isin(types, ["mag", "grad"])
     ori[meg] = [0.0, 0.0, 1.0]
     bads = draw(st.lists(st.booleans(), min_size=n, max_size=n))
-    return SensorTable(names=names, types=types, pos=pos, ori=ori, units=["V"] * n,
-                       groups=[shaft_name(x) for x in names], bads=bads)
+    return SensorTable(
+        names=names,
+        types=types,
+        pos=pos,
+        ori=ori,
+        units=["V"] * n,
+        groups=[shaft_name(x) for x in names],
+        bads=bads,
+    )
 
 
 @given(tables())
@@ -65,8 +79,9 @@ def test_from_info_moves_meg_to_head_frame(n, dx, dz, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     info = mne.create_info([f"M{i}" for i in range(n)] + ["Cz"], 100.0, ["mag"] * n + ["eeg"])
     angle = data.draw(st.floats(-0.5, 0.5))
-    rot = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0],
-                    [0, 0, 1]])
+    rot = np.array(
+        [[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]]
+    )
     trans = np.eye(4)
     trans[:3, :3], trans[:3, 3] = rot, [dx, 0.0, dz]
     pos = rng.uniform(-0.1, 0.1, (n, 3))
@@ -97,21 +112,44 @@ def test_from_info_unknown_positions_are_nan_and_types_canonical():
 
 def test_validation_errors_name_the_problem():
     with pytest.raises(InvalidParameterError, match="unknown sensor type"):
-        SensorTable(names=["a"], types=["brain"], pos=[[0, 0, 0]], ori=[[0, 0, 0]], units=["V"],
-                    groups=[""], bads=[False])
+        SensorTable(
+            names=["a"],
+            types=["brain"],
+            pos=[[0, 0, 0]],
+            ori=[[0, 0, 0]],
+            units=["V"],
+            groups=[""],
+            bads=[False],
+        )
     with pytest.raises(InvalidParameterError, match="pos has 2 rows"):
-        SensorTable(names=["a"], types=["eeg"], pos=np.zeros((2, 3)), ori=[[0, 0, 0]],
-                    units=["V"], groups=[""], bads=[False])
+        SensorTable(
+            names=["a"],
+            types=["eeg"],
+            pos=np.zeros((2, 3)),
+            ori=[[0, 0, 0]],
+            units=["V"],
+            groups=[""],
+            bads=[False],
+        )
     with pytest.raises(InvalidParameterError, match="duplicate channel names"):
-        SensorTable(names=["a", "a"], types=["eeg"] * 2, pos=np.zeros((2, 3)),
-                    ori=np.zeros((2, 3)), units=["V"] * 2, groups=[""] * 2, bads=[False] * 2)
+        SensorTable(
+            names=["a", "a"],
+            types=["eeg"] * 2,
+            pos=np.zeros((2, 3)),
+            ori=np.zeros((2, 3)),
+            units=["V"] * 2,
+            groups=[""] * 2,
+            bads=[False] * 2,
+        )
     table = SensorTable.from_info(mne.create_info(["Cz"], 100.0, "eeg"))
     with pytest.raises(InvalidParameterError, match="no channel named 'Pz'"):
         table.index("Pz")
 
 
-@pytest.mark.parametrize("name, shaft", [("LAHC3", "LAHC"), ("LENT 12", "LENT"), ("A'2", "A'"),
-                                         ("G_10", "G"), ("Cz", ""), ("X", "")])
+@pytest.mark.parametrize(
+    "name, shaft",
+    [("LAHC3", "LAHC"), ("LENT 12", "LENT"), ("A'2", "A'"), ("G_10", "G"), ("Cz", ""), ("X", "")],
+)
 def test_shaft_name(name, shaft):
     assert shaft_name(name) == shaft
 

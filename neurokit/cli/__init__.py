@@ -14,7 +14,7 @@ import traceback
 
 from .. import __version__
 
-COMMANDS = ("info", "demo")
+COMMANDS = ("info", "preprocess", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,8 +54,34 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+def format_corpus(s: dict) -> str:
+    """Human-readable lines of :meth:`neurokit.corpus.Corpus.info`."""
+    hours = ", ".join(f"{k} {v:.3f}" for k, v in s["hours"].items())
+    labels = ", ".join(f"{k} {v}" for k, v in sorted(s["windows"]["labels"].items()))
+    lines = [
+        f"{s['corpus']} (corpus, recipe {s['recipe']})",
+        f"  recordings   {s['recordings']} from {s['subjects']} subjects",
+        f"  hours        {hours}",
+        f"  windows      {s['windows']['total']}" + (f" ({labels})" if labels else ""),
+        f"  disk         {s['disk_bytes'] / 1e6:.1f} MB",
+        f"  failures     {len(s['failures'])}",
+    ]
+    lines += [f"    {f['source']}: {f['reason']}" for f in s["failures"]]
+    return "\n".join(lines)
+
+
 def run(args) -> int:
+    from pathlib import Path
+
+    from ..corpus.manifest import MANIFEST
     from ..io import load
+
+    if (Path(args.path) / MANIFEST).exists():
+        from ..corpus import Corpus
+
+        info = Corpus(args.path).info()
+        print(json.dumps(info, indent=2) if args.json else format_corpus(info))
+        return 0
 
     options = {"allow_maxshield": True} if args.allow_maxshield else {}
     with warnings.catch_warnings():

@@ -1,4 +1,4 @@
-"""Pipelines of registered steps, built in code or from a YAML recipe.
+r"""Pipelines of registered steps, built in code or from a YAML recipe.
 
 A recipe (``datasets/<name>.yaml``)::
 
@@ -11,6 +11,7 @@ A recipe (``datasets/<name>.yaml``)::
     windows:                     # fixed: {length_s, stride_s}; or events: {tmin_s, tmax_s, mapping}
       events: {tmin_s: 0.0, tmax_s: 4.0, mapping: {T1: left_fist, T2: right_fist}}
     dtype: float32               # array dtype in a corpus (float32 or float16)
+    subject_pattern: 'S(\d+)R'   # regex on the file name whose group 1 is the subject id
 
 Every key and every step option is checked against the registered step signatures; an error
 names the recipe, the key and what is allowed.
@@ -28,7 +29,17 @@ from ._registry import check_step_kwargs, get_step
 
 __all__ = ["Pipeline", "find_recipe", "list_recipes", "recipe_dirs"]
 
-_KEYS = {"name", "description", "loader", "steps", "windows", "dtype", "splits", "reference"}
+_KEYS = {
+    "name",
+    "description",
+    "loader",
+    "steps",
+    "windows",
+    "dtype",
+    "splits",
+    "reference",
+    "subject_pattern",
+}
 _WINDOW_KEYS = {"length_s", "stride_s", "events"}
 _EVENT_KEYS = {"tmin_s", "tmax_s", "mapping"}
 
@@ -88,6 +99,7 @@ class Pipeline:
         dtype="float32",
         splits=None,
         reference=None,
+        subject_pattern=None,
         source=None,
     ):
         self.name = name
@@ -98,6 +110,7 @@ class Pipeline:
         self.dtype = dtype
         self.splits = splits
         self.reference = reference
+        self.subject_pattern = subject_pattern
         self.source = source
         self._validate()
 
@@ -138,7 +151,15 @@ class Pipeline:
                 )
         kwargs = {
             k: data[k]
-            for k in ("loader", "windows", "dtype", "splits", "reference", "description")
+            for k in (
+                "loader",
+                "windows",
+                "dtype",
+                "splits",
+                "reference",
+                "description",
+                "subject_pattern",
+            )
             if k in data
         }
         return cls(
@@ -205,6 +226,7 @@ class Pipeline:
             "dtype": self.dtype,
             "splits": self.splits,
             "reference": self.reference,
+            "subject_pattern": self.subject_pattern,
         }
 
     @property

@@ -389,7 +389,7 @@ def reject_annotated(rec, *, pattern: str = "^bad"):
         )
     if len(keep) != 1 or keep[0] != (0.0, end):
         pieces = [
-            raw.copy().crop(a, b, include_tmax=False) for a, b in keep if b - a > 1 / rec.sfreq
+            raw.copy().crop(a, b, include_tmax=b == end) for a, b in keep if b - a > 1 / rec.sfreq
         ]
         raw = mne.concatenate_raws(pieces, verbose="error")
     return rec.with_step(raw, "reject_annotated", pattern=pattern)
