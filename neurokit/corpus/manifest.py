@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS recordings (
 CREATE TABLE IF NOT EXISTS sensors (
     key TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
     x REAL, y REAL, z REAL, ox REAL, oy REAL, oz REAL, unit TEXT, grp TEXT, bad INTEGER NOT NULL,
+    scale REAL NOT NULL,
     PRIMARY KEY (key, idx));
 CREATE TABLE IF NOT EXISTS windows (
     key TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, stop INTEGER NOT NULL,
@@ -105,7 +106,7 @@ def commit_recording(con, row: dict) -> None:
             ),
         )
         con.executemany(
-            "INSERT INTO sensors VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO sensors VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     key,
@@ -117,6 +118,7 @@ def commit_recording(con, row: dict) -> None:
                     s["units"][i],
                     s["groups"][i],
                     int(s["bads"][i]),
+                    float(row["scales"][i]),
                 )
                 for i in range(len(s["names"]))
             ],

@@ -42,7 +42,7 @@ class Corpus:
             index = {r["key"]: i for i, r in enumerate(self.recordings)}
             sensors = {}
             for row in con.execute(
-                "SELECT key, name, type, x, y, z, ox, oy, oz, unit, grp, bad "
+                "SELECT key, name, type, x, y, z, ox, oy, oz, unit, grp, bad, scale "
                 "FROM sensors ORDER BY key, idx"
             ):
                 sensors.setdefault(row[0], []).append(row[1:])
@@ -79,6 +79,19 @@ class Corpus:
         if i not in self._arrays:
             self._arrays[i] = np.load(self.root / self.recordings[i]["array"], mmap_mode="r")
         return self._arrays[i]
+
+    def channel_scale(self, i: int) -> np.ndarray:
+        """Per-channel factors (c,) float32 that turn stored values into SI units (all ones for
+        float32 corpora; float16 corpora store each channel divided by its scale)."""
+        rows = self._sensor_rows[self.recordings[i]["key"]]
+        return np.array([r[11] for r in rows], dtype=np.float32)
+
+    def read(self, i: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``[start, stop)`` of recording ``i`` as float32 (c, t) in SI units."""
+        x = np.asarray(self.array(i)[:, start:stop], dtype=np.float32)
+        if self.recordings[i]["dtype"] != "float32":
+            x *= self.channel_scale(i)[:, None]
+        return x
 
     def sensors(self, i: int) -> SensorTable:
         """Sensor table of recording ``i``."""

@@ -147,6 +147,17 @@ def _subject(rec, path: Path, pattern: str | None) -> str:
     return path.parent.name
 
 
+def _encode(data: np.ndarray, dtype: str) -> tuple:
+    """Cast to the storage dtype. float16 cannot hold volts or teslas (1e-6 and 1e-12 are below
+    its normal range), so each channel is divided by a scale that maps its peak to 2**14; the
+    scales are stored in the manifest and the reader multiplies them back."""
+    if dtype == "float32":
+        return data.astype(np.float32), np.ones(len(data))
+    peak = np.abs(data).max(axis=1) if data.size else np.zeros(len(data))
+    scales = np.where(np.isfinite(peak) & (peak > 0), peak / 2.0**14, 1.0)
+    return (data / scales[:, None]).astype(np.float16), scales
+
+
 def process_one(job: dict) -> dict:
     """Load, preprocess, window and store one recording (runs in a worker process)."""
     from .. import __version__
@@ -160,7 +171,7 @@ def process_one(job: dict) -> dict:
             warnings.simplefilter("always")
             rec = pipe.load(job["source"])
             bounds, labels = make_windows(rec, pipe.windows)
-            data = rec.get_data().astype(job["dtype"])
+            data, scales = _encode(rec.get_data(), job["dtype"])
         if not np.isfinite(data).all():
             raise NeurokitError(
                 "non-finite samples after preprocessing (NaN/inf); add a "
@@ -196,6 +207,7 @@ def process_one(job: dict) -> dict:
         "dtype": job["dtype"],
         "channel_types": rec.sensors.counts(),
         "sensors": rec.sensors.to_dict(),
+        "scales": scales.tolist(),
         "windows": bounds.tolist(),
         "labels": labels,
         "history": rec.history,

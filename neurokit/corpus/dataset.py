@@ -1,0 +1,533 @@
+"""Feed a corpus to PyTorch: a lazy windows dataset, a padding collate, a bucketing sampler.
+
+A batch is a dict of tensors: ``x`` (b, c, t) float32, ``pos`` and ``ori`` (b, c, 3) in metres and
+unit vectors (0 where unknown), ``type_id`` (b, c) int64 indices into
+:data:`neurokit.sensors.SENSOR_TYPES`, ``channel_mask`` (b, c) bool (True for real channels),
+``label``, ``recording`` and ``start`` (b,) int64. Montages of different sizes are padded to the
+largest one and masked, never truncated.
+
+Windows are read from the memory-mapped arrays on demand: nothing is loaded up front, the
+manifest is read once at construction, and each process maps each array once.
+:func:`to_braindecode` exposes the same windows as a braindecode dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+import torch
+
+from ..errors import InvalidParameterError
+from ..preprocessing.windows import fixed_windows
+from ..sensors import SENSOR_TYPES
+from .reader import SPLITS, Corpus
+
+__all__ = ["CorpusDataset", "collate", "BucketBatchSampler", "to_braindecode"]
+
+
+def _as_corpus(root_or_corpus) -> Corpus:
+    return root_or_corpus if isinstance(root_or_corpus, Corpus) else Corpus(root_or_corpus)
+
+
+def _positive(name, value, allow_none=True):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+        raise InvalidParameterError(f"{name}={value!r}; must be a positive number of seconds")
+    return float(value)
+
+
+def _resolve_picks(picks, tables: dict):
+    """Channel selection per recording: ``{recording: slice or int array}`` (None: no channel)."""
+    if picks is None:
+        return {r: slice(None) for r in tables}
+    if isinstance(picks, str) or not all(isinstance(p, str) for p in picks) or not len(picks):
+        raise InvalidParameterError(
+            f"picks={picks!r}; must be None, a non-empty list of sensor types "
+            f"(from {list(SENSOR_TYPES)}) or a list of channel names"
+        )
+    by_type = all(p in SENSOR_TYPES for p in picks)
+    wanted, seen, out = list(dict.fromkeys(picks)), set(), {}
+    for r, table in tables.items():
+        if by_type:
+            idx = [i for i, t in enumerate(table.types) if t in wanted]
+            seen.update(table.types)
+        else:
+            names = {n: i for i, n in enumerate(table.names)}
+            idx = [names[p] for p in wanted if p in names]
+            seen.update(names)
+        if idx == list(range(len(table))):
+            out[r] = slice(None)
+        elif idx and idx == list(range(idx[0], idx[-1] + 1)):
+            out[r] = slice(idx[0], idx[-1] + 1)
+        else:
+            out[r] = np.asarray(idx, dtype=np.int64) if idx else None
+    missing = [p for p in wanted if p not in seen]
+    if missing:
+        kind = "sensor type(s)" if by_type else "channel name(s) (or sensor types mixed in)"
+        raise InvalidParameterError(
+            f"picks={list(picks)}: unknown {kind} {missing}; no selected recording has them. "
+            f"Pass sensor types from {list(SENSOR_TYPES)} or channel names of the corpus"
+        )
+    return out
+
+
+class CorpusDataset(torch.utils.data.Dataset):
+    """Windows of a corpus as a map-style PyTorch dataset, read lazily from memory maps.
+
+    Parameters
+    ----------
+    root_or_corpus : path-like | Corpus
+        A corpus folder written by :func:`~neurokit.corpus.build_corpus`, or an open corpus.
+    window_s : float | None
+        None serves the windows stored in the manifest (with their labels). A length in seconds
+        cuts fixed windows from every recording instead (unlabeled); the selected recordings
+        must then share one sampling rate.
+    stride_s : float | None
+        Step between fixed windows in seconds (default ``window_s``); needs ``window_s``.
+    picks : list of str | None
+        None keeps every channel; a list of sensor types (``["eeg"]``) or channel names keeps
+        those, in the recording's order for types and in the given order for names. Recordings
+        with no picked channel are skipped.
+    split : {"train", "valid", "test"} | None
+        Keep the recordings of one subject-wise split (:meth:`Corpus.split`).
+    fractions : tuple of 3 float
+        Train, valid, test fractions of subjects for ``split``.
+    seed : int
+        Seed of the subject shuffle for ``split``.
+    dtype : torch.dtype
+        Dtype of ``x`` (float32 by default; float16 arrays are converted on read).
+
+    Attributes
+    ----------
+    classes : list of str
+        Sorted labels of the whole corpus (the same for every split); ``label`` indexes it.
+    sfreq : float | None
+        Sampling rate in Hz shared by the selected recordings, None when they differ.
+    channel_counts : ndarray of int64, shape (n_items,)
+        Channels of each item (what :class:`BucketBatchSampler` groups by).
+
+    Notes
+    -----
+    An item is a dict: ``x`` (c, t) tensor (a copy, never the memory map), ``pos`` and ``ori``
+    (c, 3) float32 with NaN replaced by 0, ``type_id`` (c,) int64, ``label`` int64 scalar tensor
+    (-1 when unlabeled), ``recording`` and ``start`` ints (recording index in the corpus and
+    first sample). ``pos``, ``ori`` and ``type_id`` are shared by all the items of a recording:
+    treat them as read-only.
+    """
+
+    def __init__(
+        self,
+        root_or_corpus,
+        *,
+        window_s=None,
+        stride_s=None,
+        picks=None,
+        split=None,
+        fractions=(0.8, 0.1, 0.1),
+        seed=0,
+        dtype=torch.float32,
+    ):
+        corpus = _as_corpus(root_or_corpus)
+        window_s = _positive("window_s", window_s)
+        stride_s = _positive("stride_s", stride_s)
+        if stride_s is not None and window_s is None:
+            raise InvalidParameterError(
+                f"stride_s={stride_s} needs window_s; manifest windows have their own stride"
+            )
+        if split is not None and split not in SPLITS:
+            raise InvalidParameterError(f"split={split!r}; allowed: None or one of {list(SPLITS)}")
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise InvalidParameterError(f"dtype={dtype!r}; must be a floating torch.dtype")
+        if window_s is None and len(corpus) and not len(corpus.window_bounds):
+            raise InvalidParameterError(
+                f"window_s=None but {corpus.root} stores no windows; pass window_s to cut "
+                "fixed windows or rebuild with a recipe that has a windows: section"
+            )
+        self.corpus, self.dtype, self.window_s, self.stride_s = corpus, dtype, window_s, stride_s
+        chosen = range(len(corpus)) if split is None else corpus.split(fractions, seed)[split]
+        sel = _resolve_picks(picks, {r: corpus.sensors(r) for r in chosen})
+        self._sel = {r: s for r, s in sel.items() if s is not None}
+        self.recordings = sorted(self._sel)
+        self.classes = sorted({lab for lab in corpus.window_labels if lab is not None})
+        rates = sorted({corpus.recordings[r]["sfreq"] for r in self.recordings})
+        self.sfreq = rates[0] if len(rates) == 1 else None
+        self._pos, self._ori, self._tid, self._scale, n_ch = {}, {}, {}, {}, {}
+        for r in self.recordings:
+            table, s = corpus.sensors(r), self._sel[r]
+            self._pos[r] = torch.from_numpy(np.nan_to_num(table.pos[s]).astype(np.float32))
+            self._ori[r] = torch.from_numpy(np.nan_to_num(table.ori[s]).astype(np.float32))
+            self._tid[r] = torch.from_numpy(table.type_ids[s])
+            n_ch[r] = len(self._tid[r])
+            stored = corpus.recordings[r]["dtype"] != "float32"  # float16: scaled per channel
+            self._scale[r] = corpus.channel_scale(r)[s][:, None] if stored else None
+        if window_s is None:
+            keep = np.isin(corpus.window_recording, self.recordings)
+            self._rec = corpus.window_recording[keep]
+            self._start, self._stop = corpus.window_bounds[keep].T.copy()
+            index = {c: i for i, c in enumerate(self.classes)}
+            labels = [index.get(lab, -1) for lab, k in zip(corpus.window_labels, keep) if k]
+            self._label = np.asarray(labels, dtype=np.int64)
+        else:
+            if len(rates) > 1:
+                raise InvalidParameterError(
+                    f"window_s={window_s} needs one sampling rate, but the selected recordings "
+                    f"have {rates} Hz; select recordings of one rate (split, picks) or resample "
+                    "in the recipe"
+                )
+            parts = [
+                fixed_windows(corpus.recordings[r]["n_times"], self.sfreq, window_s, stride_s)
+                for r in self.recordings
+            ]
+            self._rec = np.repeat(self.recordings, [len(p) for p in parts]).astype(np.int64)
+            bounds = np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
+            self._start, self._stop = bounds.T.copy()
+            self._label = np.full(len(self._rec), -1, dtype=np.int64)
+        counts = np.array([n_ch.get(r, 0) for r in range(len(corpus))], dtype=np.int64)
+        self.channel_counts = counts[self._rec]
+        self._views = {}
+
+    def __len__(self) -> int:
+        return len(self._rec)
+
+    def __repr__(self) -> str:
+        return (
+            f"<CorpusDataset | {len(self)} windows from {len(self.recordings)} recordings, "
+            f"{len(self.classes)} classes, sfreq {self.sfreq}>"
+        )
+
+    def __getstate__(self):  # each process maps the arrays itself
+        state = self.__dict__.copy()
+        state["_views"] = {}
+        return state
+
+    def n_channels(self, i: int) -> int:
+        """Channels of item ``i`` (no data read)."""
+        return int(self.channel_counts[i])
+
+    def _view(self, r: int) -> np.ndarray:
+        view = self._views.get(r)
+        if view is None:  # a plain ndarray over the map: slicing skips np.memmap's overhead
+            view = self._views[r] = self.corpus.array(r).view(np.ndarray)
+        return view
+
+    def _read(self, r: int, start: int, stop: int) -> np.ndarray:
+        """Samples ``[start, stop)`` of the picked channels of recording ``r``, float32 (c, t)."""
+        sel, scale = self._sel[r], self._scale[r]
+        block = self._view(r)[sel, start:stop]
+        if isinstance(sel, slice) and scale is None:  # a view of the map: copy it
+            return np.array(block, dtype=np.float32)
+        x = np.asarray(block, dtype=np.float32)  # fancy indexing or float16 copied already
+        if scale is not None:
+            x *= scale
+        return x
+
+    def window(self, i: int) -> tuple:
+        """``(recording, start, stop)`` of item ``i`` in samples (stop exclusive)."""
+        return int(self._rec[i]), int(self._start[i]), int(self._stop[i])
+
+    def __getitem__(self, i: int) -> dict:
+        r, start, stop = int(self._rec[i]), int(self._start[i]), int(self._stop[i])
+        x = torch.from_numpy(self._read(r, start, stop))
+        if x.dtype != self.dtype:
+            x = x.to(self.dtype)
+        return {
+            "x": x,
+            "pos": self._pos[r],
+            "ori": self._ori[r],
+            "type_id": self._tid[r],
+            "label": torch.tensor(int(self._label[i]), dtype=torch.int64),
+            "recording": r,
+            "start": start,
+        }
+
+
+def _empty(shape, dtype) -> torch.Tensor:
+    """Uninitialised tensor; in shared memory inside a DataLoader worker (no copy on return)."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)
+
+
+def collate(items) -> dict:
+    """Batch items of :class:`CorpusDataset`, padding channels to the largest montage.
+
+    Parameters
+    ----------
+    items : list of dict
+        Items with ``x`` (c_i, t), ``pos``/``ori`` (c_i, 3), ``type_id`` (c_i,), ``label``,
+        ``recording``, ``start``; every ``x`` must have the same length t.
+
+    Returns
+    -------
+    dict
+        ``x`` (b, c_max, t), ``pos``/``ori`` (b, c_max, 3), ``type_id`` (b, c_max) (0 where
+        padded), ``channel_mask`` (b, c_max) bool, ``label``/``recording``/``start`` (b,) int64.
+        Padded entries are 0 and masked out.
+    """
+    if not len(items):
+        raise InvalidParameterError("collate: items is empty; need at least one window")
+    xs = [it["x"] for it in items]
+    lengths = {x.shape[-1] for x in xs}
+    if len(lengths) > 1:
+        raise InvalidParameterError(
+            f"collate: windows of one batch have lengths {sorted(lengths)} samples; a batch "
+            "needs one length (cut fixed windows with window_s or batch per length)"
+        )
+    b, t = len(items), lengths.pop()
+    counts = [x.shape[0] for x in xs]
+    c = max(counts)
+    out = {
+        "x": _empty((b, c, t), xs[0].dtype),
+        "pos": _empty((b, c, 3), torch.float32),
+        "ori": _empty((b, c, 3), torch.float32),
+        "type_id": _empty((b, c), torch.int64),
+    }
+    for key, tensor in out.items():
+        if min(counts) == c:
+            torch.stack([it[key] for it in items], out=tensor)
+        else:
+            tensor.zero_()
+            for k, it in enumerate(items):
+                tensor[k, : counts[k]] = it[key]
+    mask = torch.arange(c)[None, :] < torch.tensor(counts)[:, None]
+    out["channel_mask"] = mask
+    out["label"] = torch.tensor([int(it["label"]) for it in items], dtype=torch.int64)
+    out["recording"] = torch.tensor([int(it["recording"]) for it in items], dtype=torch.int64)
+    out["start"] = torch.tensor([int(it["start"]) for it in items], dtype=torch.int64)
+    return out
+
+
+def _default_replicas(num_replicas, rank):
+    dist = torch.distributed
+    ready = dist.is_available() and dist.is_initialized()
+    if num_replicas is None:
+        num_replicas = dist.get_world_size() if ready else 1
+    if rank is None:
+        rank = dist.get_rank() if ready else 0
+    if not isinstance(num_replicas, int) or num_replicas < 1:
+        raise InvalidParameterError(f"num_replicas={num_replicas!r}; must be an integer >= 1")
+    if not isinstance(rank, int) or not 0 <= rank < num_replicas:
+        raise InvalidParameterError(
+            f"rank={rank!r}; must be an integer in [0, {num_replicas - 1}] (num_replicas)"
+        )
+    return num_replicas, rank
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of indices whose items all have the same channel count, sharded across ranks.
+
+    Parameters
+    ----------
+    dataset : CorpusDataset or any dataset with ``n_channels(i)``
+        The items to batch (``channel_counts`` is used when present).
+    batch_size : int
+        Items per batch.
+    shuffle : bool
+        Shuffle items within each channel count and the order of batches, from
+        ``seed + epoch`` (the same on every rank).
+    seed : int
+        Base seed.
+    drop_last : bool
+        Drop each channel count's incomplete last batch, and the last batches that would not
+        fill every rank; otherwise the batch list is padded by repeating its first batches, as
+        :class:`torch.utils.data.DistributedSampler` pads samples.
+    num_replicas, rank : int | None
+        Number of processes and this one's rank (defaults from ``torch.distributed`` when it
+        is initialised, else 1 and 0). Every rank yields the same number of batches.
+
+    Examples
+    --------
+    >>> sampler = BucketBatchSampler(ds, batch_size=32)                      # doctest: +SKIP
+    >>> loader = DataLoader(ds, batch_sampler=sampler, collate_fn=collate)    # doctest: +SKIP
+    >>> sampler.set_epoch(epoch)                                             # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        dataset,
+        *,
+        batch_size,
+        shuffle=True,
+        seed=0,
+        drop_last=False,
+        num_replicas=None,
+        rank=None,
+    ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidParameterError(f"batch_size={batch_size!r}; must be an integer >= 1")
+        self.num_replicas, self.rank = _default_replicas(num_replicas, rank)
+        counts = getattr(dataset, "channel_counts", None)
+        if counts is None:
+            counts = [dataset.n_channels(i) for i in range(len(dataset))]
+        counts = np.asarray(counts, dtype=np.int64)
+        self.buckets = {int(c): np.flatnonzero(counts == c) for c in np.unique(counts)}
+        self.batch_size, self.shuffle, self.seed = batch_size, bool(shuffle), int(seed)
+        self.drop_last, self.epoch = bool(drop_last), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the shuffle of ``epoch`` for the next iteration (call it at every epoch)."""
+        self.epoch = int(epoch)
+
+    def _total(self) -> int:
+        rnd = math.floor if self.drop_last else math.ceil
+        return sum(rnd(len(idx) / self.batch_size) for idx in self.buckets.values())
+
+    def __len__(self) -> int:
+        rnd = math.floor if self.drop_last else math.ceil
+        return rnd(self._total() / self.num_replicas)
+
+    def __iter__(self):
+        rng = np.random.default_rng([self.seed, self.epoch])
+        batches = []
+        for idx in self.buckets.values():
+            order = rng.permutation(idx) if self.shuffle else idx
+            stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+            batches += [order[k : k + self.batch_size] for k in range(0, stop, self.batch_size)]
+        if self.shuffle:
+            batches = [batches[k] for k in rng.permutation(len(batches))]
+        per_rank = len(self)
+        total = per_rank * self.num_replicas
+        if total > len(batches) and batches:
+            batches += (batches * math.ceil(total / len(batches)))[: total - len(batches)]
+        for batch in batches[self.rank : total : self.num_replicas]:
+            yield batch.tolist()
+
+
+def _windows_class():
+    """Build the braindecode windows dataset class (braindecode is imported on first use)."""
+    import mne
+    from braindecode.datasets import EEGWindowsDataset
+    from braindecode.datasets.base import RecordDataset
+
+    class CorpusWindowsDataset(EEGWindowsDataset):
+        """A braindecode :class:`~braindecode.datasets.EEGWindowsDataset` over one recording
+        of a corpus; windows are read from the memory map (items ``(x, y, crop_inds)``).
+
+        ``raw`` (an :class:`mne.io.RawArray` of the picked channels) is built on first access
+        and loads the whole recording; reading items never touches it.
+        """
+
+        def __init__(self, source, recording, metadata, description, transform=None):
+            RecordDataset.__init__(self, description, transform)
+            self._source, self.recording, self._raw = source, recording, None
+            self.metadata, self.targets_from, self.last_target_only = metadata, "metadata", True
+            cols = ["i_window_in_trial", "i_start_in_trial", "i_stop_in_trial"]
+            self.crop_inds = metadata.loc[:, cols].to_numpy()
+            self.y = metadata.loc[:, "target"].to_list()
+            self.raw_preproc_kwargs = []
+
+        def __getstate__(self):
+            state = self.__dict__.copy()
+            state["_raw"] = None
+            return state
+
+        def __setstate__(self, state):
+            self.__dict__.update(state)
+
+        def _make_mne_info(self):
+            table = self._source.corpus.sensors(self.recording)
+            sel = self._source._sel[self.recording]
+            names, types = np.asarray(table.names)[sel], np.asarray(table.types)[sel]
+            sfreq = self._source.corpus.recordings[self.recording]["sfreq"]
+            return mne.create_info(list(names), sfreq, list(types))
+
+        @property
+        def raw(self):
+            if self._raw is None:
+                r = self.recording
+                data = self._source._read(r, 0, self._source.corpus.recordings[r]["n_times"])
+                self._raw = mne.io.RawArray(data, self._make_mne_info(), verbose="error")
+            return self._raw
+
+        @raw.setter
+        def raw(self, value):
+            self._raw = value
+
+        @property
+        def ch_pos(self):
+            return self._source._pos[self.recording].numpy()
+
+        def __getitem__(self, index):
+            crop_inds = self.crop_inds[index].tolist()
+            x = self._source._read(self.recording, crop_inds[1], crop_inds[2])
+            if self.transform is not None:
+                x = self.transform(x)
+            if self.return_ch_pos:
+                return x, self.y[index], crop_inds, self.ch_pos
+            return x, self.y[index], crop_inds
+
+    CorpusWindowsDataset.__module__ = __name__
+    CorpusWindowsDataset.__qualname__ = "CorpusWindowsDataset"
+    return CorpusWindowsDataset
+
+
+def __getattr__(name):  # the braindecode class is made (and braindecode imported) on demand
+    if name == "CorpusWindowsDataset":
+        globals()[name] = cls = _windows_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def to_braindecode(
+    root_or_corpus,
+    *,
+    picks=None,
+    split=None,
+    window_s=None,
+    stride_s=None,
+    fractions=(0.8, 0.1, 0.1),
+    seed=0,
+    transform=None,
+):
+    """The corpus windows as a braindecode :class:`~braindecode.datasets.BaseConcatDataset`.
+
+    One :class:`CorpusWindowsDataset` (a braindecode ``EEGWindowsDataset``) per recording;
+    items are ``(x, y, crop_inds)``: ``x`` (c, t) float32 read lazily from the memory map,
+    ``y`` the label index in the sorted corpus labels (-1 unlabeled) and ``crop_inds``
+    ``[i_window_in_trial, start, stop]`` in samples. Each dataset's ``description`` holds
+    ``recording``, ``key``, ``dataset``, ``subject``, ``session``, ``task``, ``run`` and
+    ``sfreq``, so ``split("subject")`` works.
+
+    Parameters are those of :class:`CorpusDataset`; ``transform`` is applied to each ``x``.
+    """
+    import pandas as pd
+    from braindecode.datasets import BaseConcatDataset
+
+    source = CorpusDataset(
+        root_or_corpus,
+        window_s=window_s,
+        stride_s=stride_s,
+        picks=picks,
+        split=split,
+        fractions=fractions,
+        seed=seed,
+    )
+    cls = __getattr__("CorpusWindowsDataset")
+    parts = []
+    for r in source.recordings:
+        where = np.flatnonzero(source._rec == r)
+        if not len(where):
+            continue
+        fixed = window_s is not None or (source._label[where] < 0).all()
+        meta = pd.DataFrame(
+            {
+                "i_window_in_trial": np.arange(len(where)) if fixed else np.zeros(len(where), int),
+                "i_start_in_trial": source._start[where],
+                "i_stop_in_trial": source._stop[where],
+                "target": source._label[where],
+            }
+        )
+        row = source.corpus.recordings[r]
+        desc = {"recording": r, "key": row["key"], "sfreq": row["sfreq"]}
+        desc.update({k: row.get(k) for k in ("dataset", "subject", "session", "task", "run")})
+        parts.append(cls(source, r, meta, desc, transform=transform))
+    if not parts:
+        raise InvalidParameterError(
+            f"to_braindecode: no windows for split={split!r}, picks={picks!r}; braindecode "
+            "needs at least one"
+        )
+    return BaseConcatDataset(parts)
