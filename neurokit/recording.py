@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 from dataclasses import dataclass, field
 
@@ -9,7 +11,26 @@ import numpy as np
 
 from .sensors import SensorTable
 
-__all__ = ["Recording"]
+__all__ = ["Recording", "owned", "owning"]
+
+_OWNED = contextvars.ContextVar("neurokit_owned", default=False)
+
+
+def owned() -> bool:
+    """True inside :func:`owning`: the current recording is private to a pipeline, so steps may
+    modify it in place instead of copying."""
+    return _OWNED.get()
+
+
+@contextlib.contextmanager
+def owning():
+    """Let steps work in place (a :class:`~neurokit.preprocessing.Pipeline` copies its input
+    once and then owns every intermediate recording)."""
+    token = _OWNED.set(True)
+    try:
+        yield
+    finally:
+        _OWNED.reset(token)
 
 
 @dataclass
@@ -79,8 +100,9 @@ class Recording:
     def with_step(
         self, raw, step: str, sensors: SensorTable | None = None, **params
     ) -> "Recording":
-        """New recording with ``raw`` and one more history entry; ``self`` is left unchanged."""
-        meta = copy.deepcopy(self.meta)
+        """New recording with ``raw`` and one more history entry; ``self`` is left unchanged
+        (except inside :func:`owning`, where the metadata is shared rather than copied)."""
+        meta = self.meta if owned() else copy.deepcopy(self.meta)
         meta["history"].append({"step": step, **params})
         sensors = sensors if sensors is not None else SensorTable.from_info(raw.info)
         return Recording(raw, sensors, meta)

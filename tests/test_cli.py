@@ -67,6 +67,9 @@ def test_demo_writes_its_figure(tmp_path, capsys):
     for kind in ("eeg", "meg", "seeg"):
         assert f"== synthetic {kind}" in out
     assert "channels     306: mag 102, grad 204" in out
+    assert "== corpus" in out and "failures     0" in out
+    corpus = tmp_path / "out" / "corpus"
+    assert (corpus / "manifest.sqlite").exists() and len(list((corpus / "arrays").glob("*.npy"))) >= 3
 
 
 def test_missing_command_is_a_usage_error(capsys):

@@ -213,28 +213,25 @@ class CorpusDataset(torch.utils.data.Dataset):
             view = self._views[r] = self.corpus.array(r).view(np.ndarray)
         return view
 
+    def _read_into(self, out: np.ndarray, r: int, start: int) -> None:
+        """Copy samples ``[start, start + t)`` of the picked channels of ``r`` into ``out``."""
+        np.copyto(out, self._view(r)[self._sel[r], start : start + out.shape[-1]])
+        if self._scale[r] is not None:
+            out *= self._scale[r]
+
     def _read(self, r: int, start: int, stop: int) -> np.ndarray:
         """Samples ``[start, stop)`` of the picked channels of recording ``r``, float32 (c, t)."""
-        sel, scale = self._sel[r], self._scale[r]
-        block = self._view(r)[sel, start:stop]
-        if isinstance(sel, slice) and scale is None:  # a view of the map: copy it
-            return np.array(block, dtype=np.float32)
-        x = np.asarray(block, dtype=np.float32)  # fancy indexing or float16 copied already
-        if scale is not None:
-            x *= scale
-        return x
+        out = np.empty((len(self._tid[r]), stop - start), dtype=np.float32)
+        self._read_into(out, r, start)
+        return out
 
     def window(self, i: int) -> tuple:
         """``(recording, start, stop)`` of item ``i`` in samples (stop exclusive)."""
         return int(self._rec[i]), int(self._start[i]), int(self._stop[i])
 
-    def __getitem__(self, i: int) -> dict:
-        r, start, stop = int(self._rec[i]), int(self._start[i]), int(self._stop[i])
-        x = torch.from_numpy(self._read(r, start, stop))
-        if x.dtype != self.dtype:
-            x = x.to(self.dtype)
+    def _item(self, i: int, r: int, start: int, x: torch.Tensor) -> dict:
         return {
-            "x": x,
+            "x": x if x.dtype == self.dtype else x.to(self.dtype),
             "pos": self._pos[r],
             "ori": self._ori[r],
             "type_id": self._tid[r],
@@ -243,13 +240,49 @@ class CorpusDataset(torch.utils.data.Dataset):
             "start": start,
         }
 
+    def __getitem__(self, i: int) -> dict:
+        r, start, stop = self.window(i)
+        return self._item(i, r, start, torch.from_numpy(self._read(r, start, stop)))
+
+    def __getitems__(self, indices) -> list:
+        """Items ``indices`` (what a DataLoader asks for per batch). When they share a channel
+        count and a length, their ``x`` are read straight into one (b, c, t) block and are
+        views of it, so :func:`collate` returns that block without copying."""
+        idx = np.asarray(indices, dtype=np.int64)
+        counts, lengths = self.channel_counts[idx], self._stop[idx] - self._start[idx]
+        if not len(idx) or counts.min() != counts.max() or lengths.min() != lengths.max():
+            return [self[int(i)] for i in idx]
+        block = _empty((len(idx), int(counts[0]), int(lengths[0])), torch.float32)
+        data = block.numpy()
+        recs, starts = self._rec[idx].tolist(), self._start[idx].tolist()
+        for k, (r, start) in enumerate(zip(recs, starts)):
+            self._read_into(data[k], r, start)
+        if self.dtype != torch.float32:
+            block = block.to(self.dtype)
+        return [
+            self._item(int(i), r, s, block[k]) for k, (i, r, s) in enumerate(zip(idx, recs, starts))
+        ]
+
 
 def _empty(shape, dtype) -> torch.Tensor:
-    """Uninitialised tensor; in shared memory inside a DataLoader worker (no copy on return)."""
-    if torch.utils.data.get_worker_info() is None:
-        return torch.empty(shape, dtype=dtype)
-    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
-    return torch.empty(0, dtype=dtype).new(storage).view(shape)
+    """Uninitialised CPU tensor. In the main process its memory comes from NumPy, whose
+    allocator recycles freed blocks (torch maps fresh pages for each large tensor, which costs
+    more than the copy); in a DataLoader worker it is shared memory, returned without a copy."""
+    if torch.utils.data.get_worker_info() is not None:
+        storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
+        return torch.empty(0, dtype=dtype).new(storage).view(shape)
+    if dtype in _NUMPY:
+        return torch.from_numpy(np.empty(shape, dtype=_NUMPY[dtype]))
+    return torch.empty(shape, dtype=dtype)
+
+
+_NUMPY = {
+    torch.float16: np.float16,
+    torch.float32: np.float32,
+    torch.float64: np.float64,
+    torch.int64: np.int64,
+    torch.bool: np.bool_,
+}
 
 
 def collate(items) -> dict:
@@ -279,26 +312,39 @@ def collate(items) -> dict:
         )
     b, t = len(items), lengths.pop()
     counts = [x.shape[0] for x in xs]
-    c = max(counts)
-    out = {
-        "x": _empty((b, c, t), xs[0].dtype),
-        "pos": _empty((b, c, 3), torch.float32),
-        "ori": _empty((b, c, 3), torch.float32),
-        "type_id": _empty((b, c), torch.int64),
-    }
+    c, uniform = max(counts), min(counts) == max(counts)
+    out = {}
+    base = xs[0]._base
+    if uniform and base is not None and _is_stack(base, xs):
+        out["x"] = base  # read in one block by CorpusDataset.__getitems__
+    else:
+        out["x"] = _empty((b, c, t), xs[0].dtype)
+    for key, shape in (("pos", (b, c, 3)), ("ori", (b, c, 3)), ("type_id", (b, c))):
+        out[key] = _empty(shape, items[0][key].dtype)
     for key, tensor in out.items():
-        if min(counts) == c:
+        if key == "x" and tensor is base:
+            continue
+        if uniform:
             torch.stack([it[key] for it in items], out=tensor)
         else:
             tensor.zero_()
             for k, it in enumerate(items):
                 tensor[k, : counts[k]] = it[key]
-    mask = torch.arange(c)[None, :] < torch.tensor(counts)[:, None]
-    out["channel_mask"] = mask
-    out["label"] = torch.tensor([int(it["label"]) for it in items], dtype=torch.int64)
-    out["recording"] = torch.tensor([int(it["recording"]) for it in items], dtype=torch.int64)
-    out["start"] = torch.tensor([int(it["start"]) for it in items], dtype=torch.int64)
+    out["channel_mask"] = torch.arange(c)[None, :] < torch.tensor(counts)[:, None]
+    for key in ("label", "recording", "start"):
+        out[key] = torch.tensor([int(it[key]) for it in items], dtype=torch.int64)
     return out
+
+
+def _is_stack(base: torch.Tensor, xs: list) -> bool:
+    """True when ``xs`` are ``base[0], base[1], ...`` in order (nothing left to copy)."""
+    if base.dim() != 3 or base.shape[0] != len(xs) or not base.is_contiguous():
+        return False
+    step, offset = base.stride(0), base.storage_offset()
+    return all(
+        x._base is base and x.storage_offset() == offset + k * step and x.shape == base.shape[1:]
+        for k, x in enumerate(xs)
+    )
 
 
 def _default_replicas(num_replicas, rank):

@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from ..errors import InvalidParameterError
+from ..recording import owning
 from ._registry import check_step_kwargs, get_step
 
 __all__ = ["Pipeline", "find_recipe", "list_recipes", "recipe_dirs"]
@@ -205,16 +206,28 @@ class Pipeline:
 
     # ------------------------------------------------------------------ use
     def __call__(self, rec):
-        """Run the steps on ``rec`` (never modified); returns the new recording."""
-        for name, opts in self.steps:
-            rec = get_step(name)(rec, **opts)
+        """Run the steps on ``rec`` (never modified); returns the new recording.
+
+        The input is copied once; the steps then work in place on that private copy.
+        """
+        if not self.steps:
+            return rec
+        rec = rec.copy()
+        with owning():
+            for name, opts in self.steps:
+                rec = get_step(name)(rec, **opts)
         return rec
 
     def load(self, path, **options):
-        """Load ``path`` with the recipe's loader options and run the steps."""
+        """Load ``path`` with the recipe's loader options and run the steps (in place: the
+        freshly loaded recording belongs to the pipeline)."""
         from ..io import load
 
-        return self(load(path, **{**self.loader, **options}))
+        rec = load(path, **{**self.loader, **options})
+        with owning():
+            for name, opts in self.steps:
+                rec = get_step(name)(rec, **opts)
+        return rec
 
     def to_dict(self) -> dict:
         return {

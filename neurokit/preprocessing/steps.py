@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError
 from ..io.normalize import standard_name
+from ..recording import owned
 from ._registry import register_step
 
 DATA_TYPES = ("eeg", "seeg", "ecog", "mag", "grad")
@@ -43,8 +44,14 @@ MONTAGES = {
 }
 
 
+def _own(rec):
+    """The raw to work on: ``rec.raw`` itself inside a :class:`Pipeline` (which copied its input
+    once, so steps may work in place), else a copy."""
+    return rec.raw if owned() else rec.raw.copy()
+
+
 def _copy(rec):
-    raw = rec.raw.copy()
+    raw = _own(rec)
     raw.load_data(verbose="error")
     return raw
 
@@ -79,7 +86,7 @@ def pick_types(rec, *, types: list, exclude_bads: bool = False):
     ]
     if not keep:
         raise InvalidParameterError(f"pick_types: no channel of types {types} in {rec}")
-    raw = rec.raw.copy().pick(keep)
+    raw = _own(rec).pick(keep)
     return rec.with_step(raw, "pick_types", types=list(types), exclude_bads=exclude_bads)
 
 
@@ -125,7 +132,7 @@ def pick_channels(rec, *, names: list, on_missing: str = "raise"):
     chosen = [c for c in chosen if c is not None]
     if not chosen:
         raise InvalidParameterError(f"pick_channels: none of {names} is in {rec}")
-    raw = rec.raw.copy().pick(chosen)
+    raw = _own(rec).pick(chosen)
     return rec.with_step(raw, "pick_channels", names=list(names), on_missing=on_missing)
 
 
@@ -137,7 +144,7 @@ def crop(rec, *, tmin_s: float = 0.0, tmax_s: float | None = None):
         raise InvalidParameterError(
             f"crop: tmin_s={tmin_s}, tmax_s={tmax_s} outside the recording's 0-{rec.duration_s:g} s"
         )
-    raw = rec.raw.copy().crop(tmin_s, min(tmax_s, end) if tmax_s is not None else None)
+    raw = _own(rec).crop(tmin_s, min(tmax_s, end) if tmax_s is not None else None)
     return rec.with_step(raw, "crop", tmin_s=tmin_s, tmax_s=tmax_s)
 
 
@@ -306,7 +313,7 @@ def detect_bads(
       log power spectra (Welch), mean distance per channel, outliers beyond
       ``psd_iqr`` x IQR of those means (the reference code uses 10).
     """
-    raw = rec.raw.copy()
+    raw = _own(rec)
     data = raw.get_data()
     types = np.array(rec.sensors.types)
     found = {}
@@ -369,7 +376,7 @@ def reject_annotated(rec, *, pattern: str = "^bad"):
     import mne
 
     regex = re.compile(pattern, re.I)
-    raw = rec.raw.copy()
+    raw = _own(rec)
     spans = sorted(
         (a["onset"] - raw.first_time, a["onset"] - raw.first_time + a["duration"])
         for a in raw.annotations
