@@ -33,6 +33,7 @@ STEP_CASES = [
     ("detect_bads", {"noisy_z": 5.0, "psd_iqr": 10.0}),
     ("interpolate_bads", {}),
     ("reject_annotated", {"pattern": "^stimulus/left"}),
+    ("resample_filter", {"sfreq": 128.0, "l_freq": 1.0, "h_freq": 40.0, "line_freq": 50.0}),
 ]
 
 
@@ -176,3 +177,53 @@ def test_pipeline_equals_steps_in_sequence(eeg):
     by_hand = apply_step(apply_step(eeg, "pick_types", types=["eeg"]), "resample", sfreq=128.0)
     np.testing.assert_array_equal(pipe(eeg).get_data(), by_hand.get_data())
     assert "pick_types -> resample" in repr(pipe)
+
+
+def test_fused_resample_filter_equals_the_chain_of_steps():
+    """One FFT pass == MNE's resample (fft) -> band-pass -> notch, away from the edges."""
+    rec = nio.synthetic("eeg", n_channels=8, duration_s=60.0, sfreq=160.0, seed=4)
+    chain = Pipeline([("resample", {"sfreq": 200.0, "method": "fft"}),
+                      ("bandpass", {"l_freq": 0.5, "h_freq": 45.0}),
+                      ("notch", {"line_freq": 60.0})])(rec)
+    fused = apply_step(rec, "resample_filter", sfreq=200.0, l_freq=0.5, h_freq=45.0,
+                       line_freq=60.0)
+    a, b = chain.get_data(picks="eeg"), fused.get_data(picks="eeg")
+    edge = 3000  # about one filter length at 200 Hz on each side
+    assert np.abs(a - b)[:, edge:-edge].max() < 1e-6 * np.abs(a).max()
+    assert np.sqrt(np.mean((a - b) ** 2) / np.mean(a**2)) < 3e-2  # edges differ slightly
+    assert fused.sfreq == 200.0 and fused.raw.info["lowpass"] == 45.0
+
+
+def test_fused_filtering_without_resampling_is_exactly_mne():
+    rec = nio.synthetic("eeg", n_channels=4, duration_s=20.0, seed=5)
+    mne_out = rec.raw.copy().filter(1.0, 30.0, picks="eeg", verbose="error")
+    mne_out.notch_filter([50.0, 100.0], picks="eeg", verbose="error")
+    fused = apply_step(rec, "resample_filter", l_freq=1.0, h_freq=30.0, line_freq=50.0)
+    np.testing.assert_allclose(fused.get_data(picks="eeg"), mne_out.get_data(picks="eeg"),
+                               rtol=0, atol=1e-12 * np.abs(mne_out.get_data()).max())
+
+
+def test_spectral_resampling_of_tones_is_accurate():
+    from neurokit.preprocessing.spectral import spectral_resample_filter
+
+    t = np.arange(16000) / 160.0
+    x = np.sin(2 * np.pi * 10.3 * t)[None] + 0.5 * np.cos(2 * np.pi * 31.7 * t + 0.3)[None]
+    for new in (128.0, 200.0, 256.0):
+        y = spectral_resample_filter(x, 160.0, new, [])
+        t1 = np.arange(y.shape[1]) / new
+        truth = np.sin(2 * np.pi * 10.3 * t1) + 0.5 * np.cos(2 * np.pi * 31.7 * t1 + 0.3)
+        assert y.shape[1] == int(round(16000 * new / 160.0))
+        assert np.abs(y[0] - truth)[500:-500].max() < 5e-3
+
+
+def test_fused_step_keeps_stim_events():
+    rec = nio.synthetic("eeg", n_channels=4, duration_s=10.0, seed=0)
+    raw = rec.raw.copy()
+    stim = np.zeros((1, raw.n_times))
+    stim[0, [300, 301, 1500]] = [3, 3, 7]
+    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI"], raw.info["sfreq"], "stim"),
+                                      verbose="error")])
+    out = apply_step(nio.normalize(raw, montage=None), "resample_filter", sfreq=64.0)
+    codes = out.get_data(picks=["STI"])[0]
+    assert sorted(set(codes[codes > 0])) == [3.0, 7.0]
+    assert np.flatnonzero(codes == 7)[0] == 1500 // 4

@@ -264,13 +264,14 @@ class CorpusDataset(torch.utils.data.Dataset):
         ]
 
 
-def _empty(shape, dtype) -> torch.Tensor:
-    """Uninitialised CPU tensor. In the main process its memory comes from NumPy, whose
-    allocator recycles freed blocks (torch maps fresh pages for each large tensor, which costs
-    more than the copy); in a DataLoader worker it is shared memory, returned without a copy."""
-    if torch.utils.data.get_worker_info() is not None:
+def _empty(shape, dtype, shared=True) -> torch.Tensor:
+    """Uninitialised CPU tensor. In a DataLoader worker and with ``shared`` it lives in shared
+    memory, so it is sent back without a copy. Otherwise its memory comes from NumPy, whose
+    allocator recycles freed blocks (torch maps fresh pages for every large tensor, which can
+    cost more than filling them)."""
+    if shared and torch.utils.data.get_worker_info() is not None:
         storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
-        return torch.empty(0, dtype=dtype).new(storage).view(shape)
+        return torch.empty(0, dtype=dtype).new(storage).resize_(shape)  # a base, not a view
     if dtype in _NUMPY:
         return torch.from_numpy(np.empty(shape, dtype=_NUMPY[dtype]))
     return torch.empty(shape, dtype=dtype)
@@ -283,6 +284,30 @@ _NUMPY = {
     torch.int64: np.int64,
     torch.bool: np.bool_,
 }
+
+
+class Batch(dict):
+    """The dict :func:`collate` returns. When pickled (from a DataLoader worker to the main
+    process) its small CPU tensors travel by value and only ``x`` through shared memory: one
+    shared block per batch instead of one per tensor."""
+
+    def __reduce__(self):
+        packed, small = dict(self), []
+        for key, value in self.items():
+            if (
+                key != "x"
+                and isinstance(value, torch.Tensor)
+                and value.device.type == "cpu"
+                and not value.requires_grad
+                and value.dtype in _NUMPY
+            ):
+                packed[key] = value.numpy()
+                small.append(key)
+        return _unpack_batch, (packed, small)
+
+
+def _unpack_batch(packed: dict, small: list) -> Batch:
+    return Batch({k: torch.from_numpy(v) if k in small else v for k, v in packed.items()})
 
 
 def collate(items) -> dict:
@@ -313,14 +338,14 @@ def collate(items) -> dict:
     b, t = len(items), lengths.pop()
     counts = [x.shape[0] for x in xs]
     c, uniform = max(counts), min(counts) == max(counts)
-    out = {}
+    out = Batch()
     base = xs[0]._base
     if uniform and base is not None and _is_stack(base, xs):
         out["x"] = base  # read in one block by CorpusDataset.__getitems__
     else:
         out["x"] = _empty((b, c, t), xs[0].dtype)
     for key, shape in (("pos", (b, c, 3)), ("ori", (b, c, 3)), ("type_id", (b, c))):
-        out[key] = _empty(shape, items[0][key].dtype)
+        out[key] = _empty(shape, items[0][key].dtype, shared=False)
     for key, tensor in out.items():
         if key == "x" and tensor is base:
             continue

@@ -135,9 +135,20 @@ def _contact_counts(names) -> dict:
 
 
 def _standard_names() -> dict:
+
+    return {n.upper(): n for n in template_positions(_default_montage())["ch_pos"]}
+
+
+_TEMPLATES: dict = {}
+
+
+def template_positions(name: str) -> dict:
+    """``get_positions()`` of MNE's standard montage ``name`` (built once per process)."""
     import mne
 
-    return {n.upper(): n for n in mne.channels.make_standard_montage(_default_montage()).ch_names}
+    if name not in _TEMPLATES:
+        _TEMPLATES[name] = mne.channels.make_standard_montage(name).get_positions()
+    return _TEMPLATES[name]
 
 
 def _is_contact(name, contacts, known) -> bool:
@@ -280,8 +291,7 @@ def _set_positions(raw, path, electrodes_tsv, montage, history):
         return  # positions from the file (digitization) win
     if montage == DEFAULT_MONTAGE:
         montage = _default_montage()
-    std = mne.channels.make_standard_montage(montage) if isinstance(montage, str) else montage
-    ref = std.get_positions()
+    ref = template_positions(montage) if isinstance(montage, str) else montage.get_positions()
     known = {n.upper(): n for n in ref["ch_pos"]}
     ch_pos = {}
     for i in eeg:
