@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -127,8 +128,19 @@ def main() -> None:
     parser.add_argument(
         "--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data")
     )
+    parser.add_argument("--peak-memory-of", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.peak_memory_of:  # child process: run one method, report its peak RSS
+        files = sorted(Path(args.inputs).glob("*.edf"))
+        with tempfile.TemporaryDirectory() as tmp:
+            METHODS[args.peak_memory_of](files, Path(tmp) / "out")
+        # VmHWM (peak RSS of this address space): unlike ru_maxrss it does not inherit the
+        # parent's peak across fork + exec
+        status = Path("/proc/self/status").read_text().split("\n")
+        print(int(next(x for x in status if x.startswith("VmHWM")).split()[1]) / 1024)  # MiB
+        return
     import mne
 
     mne.set_log_level("ERROR")
@@ -152,6 +164,16 @@ def main() -> None:
         ):
             times[name] = fn(files, tmp / name)
             print(f"{name}: {times[name]:.1f} s", file=sys.stderr)
+        peak = {}
+        for name in ("neurokit_fused", "braindecode"):
+            child = subprocess.run(
+                [sys.executable, __file__, "--peak-memory-of", name, "--inputs", str(tmp / "in")],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peak[name] = float(child.stdout.split()[-1])
+            print(f"{name}: peak RSS {peak[name]:.0f} MiB", file=sys.stderr)
     rate = {k: hours / (v / 60) for k, v in times.items()}
     for ours in ("neurokit", "neurokit_fused"):
         for peer in ("braindecode", "floor"):
@@ -163,6 +185,23 @@ def main() -> None:
                 "unit": "recording-hours/min",
             }
             print(json.dumps(line))
+    print(
+        json.dumps(
+            {
+                "name": "preprocess_peak_memory_vs_braindecode",
+                "ours": round(peak["neurokit_fused"], 1),
+                "peer": round(peak["braindecode"], 1),
+                "ratio": round(peak["neurokit_fused"] / peak["braindecode"], 3),
+                "unit": "MiB peak RSS (lower is better)",
+            }
+        )
+    )
+
+
+METHODS = {
+    "neurokit_fused": lambda files, out: run_neurokit_fused(files, out),
+    "braindecode": lambda files, out: run_braindecode(files, out),
+}
 
 
 if __name__ == "__main__":

@@ -31,8 +31,8 @@ def _as_corpus(root_or_corpus) -> Corpus:
     return root_or_corpus if isinstance(root_or_corpus, Corpus) else Corpus(root_or_corpus)
 
 
-def _positive(name, value, allow_none=True):
-    if value is None and allow_none:
+def _positive(name, value):
+    if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
         raise InvalidParameterError(f"{name}={value!r}; must be a positive number of seconds")
@@ -100,22 +100,14 @@ class CorpusDataset(torch.utils.data.Dataset):
     dtype : torch.dtype
         Dtype of ``x`` (float32 by default; float16 arrays are converted on read).
 
-    Attributes
-    ----------
-    classes : list of str
-        Sorted labels of the whole corpus (the same for every split); ``label`` indexes it.
-    sfreq : float | None
-        Sampling rate in Hz shared by the selected recordings, None when they differ.
-    channel_counts : ndarray of int64, shape (n_items,)
-        Channels of each item (what :class:`BucketBatchSampler` groups by).
-
     Notes
     -----
-    An item is a dict: ``x`` (c, t) tensor (a copy, never the memory map), ``pos`` and ``ori``
-    (c, 3) float32 with NaN replaced by 0, ``type_id`` (c,) int64, ``label`` int64 scalar tensor
-    (-1 when unlabeled), ``recording`` and ``start`` ints (recording index in the corpus and
-    first sample). ``pos``, ``ori`` and ``type_id`` are shared by all the items of a recording:
-    treat them as read-only.
+    An item is a dict: ``x`` (c, t) (a copy, never the memory map), ``pos``/``ori`` (c, 3)
+    float32 (NaN -> 0; shared by the items of a recording: read-only), ``type_id`` (c,) int64,
+    ``label`` int64 scalar (index into ``classes``, the sorted labels of the whole corpus; -1
+    unlabeled), ``recording`` (index in the corpus) and ``start`` (first sample) ints.
+    ``sfreq`` is the rate shared by the selected recordings (None when mixed) and
+    ``channel_counts`` (n_items,) what :class:`BucketBatchSampler` groups by.
     """
 
     def __init__(
@@ -277,13 +269,8 @@ def _empty(shape, dtype, shared=True) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype)
 
 
-_NUMPY = {
-    torch.float16: np.float16,
-    torch.float32: np.float32,
-    torch.float64: np.float64,
-    torch.int64: np.int64,
-    torch.bool: np.bool_,
-}
+_NUMPY = {getattr(torch, n): getattr(np, n) for n in ("float16", "float32", "float64", "int64")}
+_NUMPY[torch.bool] = np.bool_
 
 
 class Batch(dict):
@@ -292,18 +279,13 @@ class Batch(dict):
     shared block per batch instead of one per tensor."""
 
     def __reduce__(self):
-        packed, small = dict(self), []
-        for key, value in self.items():
-            if (
-                key != "x"
-                and isinstance(value, torch.Tensor)
-                and value.device.type == "cpu"
-                and not value.requires_grad
-                and value.dtype in _NUMPY
-            ):
-                packed[key] = value.numpy()
-                small.append(key)
-        return _unpack_batch, (packed, small)
+        small = [
+            k
+            for k, v in self.items()
+            if k != "x" and isinstance(v, torch.Tensor) and v.dtype in _NUMPY
+            if v.device.type == "cpu" and not v.requires_grad
+        ]
+        return _unpack_batch, ({k: v.numpy() if k in small else v for k, v in self.items()}, small)
 
 
 def _unpack_batch(packed: dict, small: list) -> Batch:
@@ -311,20 +293,11 @@ def _unpack_batch(packed: dict, small: list) -> Batch:
 
 
 def collate(items) -> dict:
-    """Batch items of :class:`CorpusDataset`, padding channels to the largest montage.
+    """Batch items of :class:`CorpusDataset` (all of one length t), padding channels.
 
-    Parameters
-    ----------
-    items : list of dict
-        Items with ``x`` (c_i, t), ``pos``/``ori`` (c_i, 3), ``type_id`` (c_i,), ``label``,
-        ``recording``, ``start``; every ``x`` must have the same length t.
-
-    Returns
-    -------
-    dict
-        ``x`` (b, c_max, t), ``pos``/``ori`` (b, c_max, 3), ``type_id`` (b, c_max) (0 where
-        padded), ``channel_mask`` (b, c_max) bool, ``label``/``recording``/``start`` (b,) int64.
-        Padded entries are 0 and masked out.
+    Returns a dict: ``x`` (b, c_max, t), ``pos``/``ori`` (b, c_max, 3), ``type_id`` (b, c_max),
+    ``channel_mask`` (b, c_max) bool, ``label``/``recording``/``start`` (b,) int64. Padded
+    entries are 0 (type id 0 too) and False in ``channel_mask``; nothing is truncated.
     """
     if not len(items):
         raise InvalidParameterError("collate: items is empty; need at least one window")
@@ -394,21 +367,17 @@ class BucketBatchSampler(torch.utils.data.Sampler):
     Parameters
     ----------
     dataset : CorpusDataset or any dataset with ``n_channels(i)``
-        The items to batch (``channel_counts`` is used when present).
     batch_size : int
-        Items per batch.
     shuffle : bool
-        Shuffle items within each channel count and the order of batches, from
-        ``seed + epoch`` (the same on every rank).
+        Shuffle items within each channel count, then the batches, from ``(seed, epoch)``
+        (identical on every rank; see :meth:`set_epoch`).
     seed : int
-        Base seed.
     drop_last : bool
-        Drop each channel count's incomplete last batch, and the last batches that would not
-        fill every rank; otherwise the batch list is padded by repeating its first batches, as
-        :class:`torch.utils.data.DistributedSampler` pads samples.
+        Drop each channel count's incomplete batch and the batches that would not fill every
+        rank; otherwise pad by repeating the first batches, as ``DistributedSampler`` does.
     num_replicas, rank : int | None
-        Number of processes and this one's rank (defaults from ``torch.distributed`` when it
-        is initialised, else 1 and 0). Every rank yields the same number of batches.
+        Processes and this one's rank (default from ``torch.distributed`` when initialised,
+        else 1 and 0). Ranks get disjoint batches (but padding), the same number each.
 
     Examples
     --------
@@ -496,9 +465,6 @@ def _windows_class():
             state["_raw"] = None
             return state
 
-        def __setstate__(self, state):
-            self.__dict__.update(state)
-
         def _make_mne_info(self):
             table = self._source.corpus.sensors(self.recording)
             sel = self._source._sel[self.recording]
@@ -543,62 +509,42 @@ def __getattr__(name):  # the braindecode class is made (and braindecode importe
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def to_braindecode(
-    root_or_corpus,
-    *,
-    picks=None,
-    split=None,
-    window_s=None,
-    stride_s=None,
-    fractions=(0.8, 0.1, 0.1),
-    seed=0,
-    transform=None,
-):
+def to_braindecode(root_or_corpus, *, picks=None, split=None, transform=None, **options):
     """The corpus windows as a braindecode :class:`~braindecode.datasets.BaseConcatDataset`.
 
-    One :class:`CorpusWindowsDataset` (a braindecode ``EEGWindowsDataset``) per recording;
-    items are ``(x, y, crop_inds)``: ``x`` (c, t) float32 read lazily from the memory map,
-    ``y`` the label index in the sorted corpus labels (-1 unlabeled) and ``crop_inds``
-    ``[i_window_in_trial, start, stop]`` in samples. Each dataset's ``description`` holds
-    ``recording``, ``key``, ``dataset``, ``subject``, ``session``, ``task``, ``run`` and
-    ``sfreq``, so ``split("subject")`` works.
+    One ``CorpusWindowsDataset`` (a braindecode ``EEGWindowsDataset``) per recording, with
+    items ``(x, y, crop_inds)``: ``x`` (c, t) float32 read lazily from the memory map, ``y`` the
+    label index in the sorted corpus labels (-1 unlabeled), ``crop_inds`` ``[i_window_in_trial,
+    start, stop]`` in samples. Each ``description`` holds ``recording``, ``key``, ``sfreq``,
+    ``dataset``, ``subject``, ``session``, ``task`` and ``run`` (so ``split("subject")`` works).
 
-    Parameters are those of :class:`CorpusDataset`; ``transform`` is applied to each ``x``.
+    ``picks``, ``split`` and ``options`` (``window_s``, ``stride_s``, ``fractions``, ``seed``)
+    are those of :class:`CorpusDataset`; ``transform`` is applied to each ``x``.
     """
     import pandas as pd
     from braindecode.datasets import BaseConcatDataset
 
-    source = CorpusDataset(
-        root_or_corpus,
-        window_s=window_s,
-        stride_s=stride_s,
-        picks=picks,
-        split=split,
-        fractions=fractions,
-        seed=seed,
-    )
-    cls = __getattr__("CorpusWindowsDataset")
-    parts = []
+    source = CorpusDataset(root_or_corpus, picks=picks, split=split, **options)
+    cls, parts = __getattr__("CorpusWindowsDataset"), []
     for r in source.recordings:
         where = np.flatnonzero(source._rec == r)
-        if not len(where):
-            continue
-        fixed = window_s is not None or (source._label[where] < 0).all()
+        fixed = source.window_s is not None or (source._label[where] < 0).all()
         meta = pd.DataFrame(
             {
-                "i_window_in_trial": np.arange(len(where)) if fixed else np.zeros(len(where), int),
+                "i_window_in_trial": np.arange(len(where)) if fixed else 0,
                 "i_start_in_trial": source._start[where],
                 "i_stop_in_trial": source._stop[where],
                 "target": source._label[where],
             }
         )
         row = source.corpus.recordings[r]
-        desc = {"recording": r, "key": row["key"], "sfreq": row["sfreq"]}
-        desc.update({k: row.get(k) for k in ("dataset", "subject", "session", "task", "run")})
-        parts.append(cls(source, r, meta, desc, transform=transform))
+        desc = {k: row.get(k) for k in ("key", "sfreq", "dataset", "subject", "session", "task")}
+        desc.update(recording=r, run=row.get("run"))
+        if len(where):
+            parts.append(cls(source, r, meta, desc, transform=transform))
     if not parts:
         raise InvalidParameterError(
-            f"to_braindecode: no windows for split={split!r}, picks={picks!r}; braindecode "
+            f"to_braindecode: split={split!r}, picks={picks!r} leave no window; braindecode "
             "needs at least one"
         )
     return BaseConcatDataset(parts)
