@@ -1,6 +1,7 @@
 """The sensor table: one row per channel with type, position, orientation, unit, group, bad flag.
 
-:meth:`SensorTable.from_info` is the only code in neurokit that reads ``info["chs"][i]["loc"]``.
+:meth:`SensorTable.from_info` is the only code in neurokit that reads ``info["chs"][i]["loc"]``
+(and :func:`scale_electrode_positions` the only one that repairs it).
 Every other stage (preprocessing, corpus, tokenizers) works on the table, so the conventions live
 here once:
 
@@ -26,7 +27,13 @@ import numpy as np
 
 from .errors import InvalidParameterError
 
-__all__ = ["SensorTable", "SENSOR_TYPES", "canonical_type", "shaft_name"]
+__all__ = [
+    "SensorTable",
+    "SENSOR_TYPES",
+    "canonical_type",
+    "shaft_name",
+    "scale_electrode_positions",
+]
 
 #: Allowed sensor types, in the order used for integer type ids.
 SENSOR_TYPES = (
@@ -92,6 +99,25 @@ def shaft_name(ch_name: str) -> str:
     """
     match = _SHAFT_RE.match(ch_name.strip())
     return match.group(1).strip(" -_") if match else ""
+
+
+def scale_electrode_positions(info, factor: float) -> None:
+    """Multiply the positions of every non-MEG channel and of the digitized head points by
+    ``factor`` (in place), to repair a file that stored them in the wrong unit."""
+    from mne.io.constants import FIFF
+
+    meg = (FIFF.FIFFV_MEG_CH, FIFF.FIFFV_REF_MEG_CH)
+    with info._unlock():
+        for ch in info["chs"]:
+            if ch["kind"] not in meg:
+                ch["loc"][:6] *= factor
+        for d in info["dig"] or []:
+            if d["kind"] in (
+                FIFF.FIFFV_POINT_EEG,
+                FIFF.FIFFV_POINT_CARDINAL,
+                FIFF.FIFFV_POINT_EXTRA,
+            ):
+                d["r"] = d["r"] * factor
 
 
 def _nan_rows(n: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import CorruptRecordingError, InvalidParameterError
 from ..recording import Recording
-from ..sensors import SensorTable, shaft_name
+from ..sensors import SensorTable, scale_electrode_positions, shaft_name
 from .sidecars import find_sidecar, read_channels_tsv, read_electrodes_tsv
 
 __all__ = ["normalize", "infer_type", "standard_name", "DEFAULT_MONTAGE"]
@@ -216,16 +216,12 @@ def _fix_position_scale(raw, history, notes):
     unit sphere (Neuroscan CNT headers store them so): they are scaled to MNE's 95 mm head
     radius. Radii of tens or hundreds mean centimetres or millimetres.
     """
-    from mne.io.constants import FIFF
-
-    picks = [
-        i for i, t in enumerate(raw.get_channel_types()) if t not in ("mag", "grad", "ref_meg")
-    ]
-    locs = np.array([raw.info["chs"][i]["loc"][:3] for i in picks]).reshape(-1, 3)
-    ok = np.all(np.isfinite(locs), axis=1) & np.any(locs != 0, axis=1)
-    if not ok.any():
+    table = SensorTable.from_info(raw.info)
+    non_meg = ~np.isin(table.mne_types, ("mag", "grad", "ref_meg"))
+    locs = table.pos[non_meg & table.has_position]
+    if not len(locs):
         return
-    radius = float(np.median(np.linalg.norm(locs[ok], axis=1)))
+    radius = float(np.median(np.linalg.norm(locs, axis=1)))
     if radius <= 0.3:
         return
     if radius < 3:
@@ -234,16 +230,7 @@ def _fix_position_scale(raw, history, notes):
         factor, why = 1e-2, f"in centimetres (median radius {radius:.3g})"
     else:
         factor, why = 1e-3, f"in millimetres (median radius {radius:.3g})"
-    with raw.info._unlock():
-        for i in picks:
-            raw.info["chs"][i]["loc"][:6] *= factor
-        for d in raw.info["dig"] or []:
-            if d["kind"] in (
-                FIFF.FIFFV_POINT_EEG,
-                FIFF.FIFFV_POINT_CARDINAL,
-                FIFF.FIFFV_POINT_EXTRA,
-            ):
-                d["r"] = d["r"] * factor
+    scale_electrode_positions(raw.info, factor)
     history.append(
         {"step": "repair_positions", "factor": factor, "reason": f"electrode positions were {why}"}
     )
@@ -284,10 +271,7 @@ def _set_positions(raw, path, electrodes_tsv, montage, history):
     if montage is None or "eeg" not in raw:
         return
     eeg = mne.pick_types(raw.info, meg=False, eeg=True, exclude=[])
-    if any(
-        np.all(np.isfinite(raw.info["chs"][i]["loc"][:3])) and np.any(raw.info["chs"][i]["loc"][:3])
-        for i in eeg
-    ):
+    if SensorTable.from_info(raw.info).has_position[eeg].any():
         return  # positions from the file (digitization) win
     if montage == DEFAULT_MONTAGE:
         montage = _default_montage()
