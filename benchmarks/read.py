@@ -6,8 +6,9 @@ The corpus is built in a temporary folder from the PhysioNet motor-imagery EDF f
 recordings when that folder is absent. braindecode reads the same recordings loaded with
 ``preload=True`` and windowed by ``create_fixed_length_windows``.
 
-Every configuration runs in a DataLoader with batch size 64, shuffled, with 0 and 2 worker
-processes (persistent, after one warm-up epoch). One JSON line per configuration goes to
+Every configuration runs in a DataLoader with batch size 64 (random windows), with 0 and 2
+worker processes (persistent, after one warm-up epoch), alternating ours and the peer. One JSON
+line per configuration goes to
 stdout: ``name``, ``ours``, ``peer``, ``ratio`` (ours / peer) and ``unit``; progress goes to
 stderr.
 
@@ -31,6 +32,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "motor_imagery"
 BATCH = 64
+EPOCH_BATCHES = 24
 WINDOW_S = 4.0
 
 
@@ -98,15 +100,25 @@ def braindecode_windows(files):
 
 
 def rate(dataset, workers, collate_fn, seconds, min_epochs=2):
-    """Windows per second over whole epochs after one warm-up epoch."""
+    """Windows per second over whole epochs after one warm-up epoch.
+
+    An epoch is ``EPOCH_BATCHES`` full batches of windows drawn at random (with replacement):
+    the data holds only a few batches, and epochs that short would mostly time the restart of
+    the loader's pipeline instead of the reading.
+    """
+    sampler = torch.utils.data.RandomSampler(
+        dataset,
+        replacement=True,
+        num_samples=BATCH * EPOCH_BATCHES,
+        generator=torch.Generator().manual_seed(0),
+    )
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=BATCH,
-        shuffle=True,
+        sampler=sampler,
         num_workers=workers,
         persistent_workers=workers > 0,
         collate_fn=collate_fn,
-        generator=torch.Generator().manual_seed(0),
     )
     for _ in loader:  # warm-up: workers started, arrays mapped, pages cached
         pass
@@ -147,7 +159,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
 
-    from neurokit.corpus import CorpusDataset, build_corpus, collate
+    from neurokit.corpus import CorpusDataset, build_corpus, collate, to_braindecode
     from neurokit.preprocessing import Pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,11 +182,20 @@ def main(argv=None):
         log("loading the recordings for braindecode (preload=True)")
         peer = braindecode_windows(files)
         log(f"braindecode: {len(peer)} windows")
+        adapter = to_braindecode(corpus)
         for workers in (0, 2):
             compare(
                 "corpus_vs_braindecode", (ours, collate), (peer, None), workers, seconds, rounds
             )
             compare("corpus_vs_memmap", (ours, collate), (bare, None), workers, seconds, rounds)
+            compare(  # the braindecode view of the corpus, read by braindecode's collate
+                "to_braindecode_vs_braindecode",
+                (adapter, None),
+                (peer, None),
+                workers,
+                seconds,
+                rounds,
+            )
 
 
 if __name__ == "__main__":

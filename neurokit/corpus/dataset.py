@@ -1,14 +1,13 @@
 """Feed a corpus to PyTorch: a lazy windows dataset, a padding collate, a bucketing sampler.
 
-A batch is a dict of tensors: ``x`` (b, c, t) float32, ``pos`` and ``ori`` (b, c, 3) in metres and
-unit vectors (0 where unknown), ``type_id`` (b, c) int64 indices into
-:data:`neurokit.sensors.SENSOR_TYPES`, ``channel_mask`` (b, c) bool (True for real channels),
-``label``, ``recording`` and ``start`` (b,) int64. Montages of different sizes are padded to the
-largest one and masked, never truncated.
+A batch is a dict: ``x`` (b, c, t) float32, ``pos``/``ori`` (b, c, 3) in metres and unit vectors
+(0 where unknown), ``type_id`` (b, c) int64 indices into :data:`neurokit.sensors.SENSOR_TYPES`,
+``channel_mask`` (b, c) bool (True for real channels), ``label``/``recording``/``start`` (b,)
+int64. Montages of different sizes are padded to the largest one and masked, never truncated.
 
-Windows are read from the memory-mapped arrays on demand: nothing is loaded up front, the
-manifest is read once at construction, and each process maps each array once.
-:func:`to_braindecode` exposes the same windows as a braindecode dataset.
+Windows are read from the memory-mapped arrays on demand; the manifest is read once, each
+process maps each array once, and a DataLoader batch is read straight into one block.
+:func:`neurokit.corpus.to_braindecode` serves the same windows as a braindecode dataset.
 """
 
 from __future__ import annotations
@@ -24,26 +23,23 @@ from ..preprocessing.windows import fixed_windows
 from ..sensors import SENSOR_TYPES
 from .reader import SPLITS, Corpus
 
-__all__ = ["CorpusDataset", "collate", "BucketBatchSampler", "to_braindecode"]
+__all__ = ["CorpusDataset", "collate", "BucketBatchSampler"]
+
+_NUMPY = {getattr(torch, n): getattr(np, n) for n in ("float16", "float32", "float64", "int64")}
+_NUMPY[torch.bool] = np.bool_
 
 
-def _as_corpus(root_or_corpus) -> Corpus:
-    return root_or_corpus if isinstance(root_or_corpus, Corpus) else Corpus(root_or_corpus)
-
-
-def _positive(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+def _seconds(name, value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, Real) or value <= 0):
         raise InvalidParameterError(f"{name}={value!r}; must be a positive number of seconds")
-    return float(value)
+    return None if value is None else float(value)
 
 
-def _resolve_picks(picks, tables: dict):
-    """Channel selection per recording: ``{recording: slice or int array}`` (None: no channel)."""
+def _resolve_picks(picks, tables: dict) -> dict:
+    """Channel selection per recording: ``{recording: slice | int array | None}``."""
     if picks is None:
         return {r: slice(None) for r in tables}
-    if isinstance(picks, str) or not all(isinstance(p, str) for p in picks) or not len(picks):
+    if isinstance(picks, str) or not len(picks) or not all(isinstance(p, str) for p in picks):
         raise InvalidParameterError(
             f"picks={picks!r}; must be None, a non-empty list of sensor types "
             f"(from {list(SENSOR_TYPES)}) or a list of channel names"
@@ -51,17 +47,14 @@ def _resolve_picks(picks, tables: dict):
     by_type = all(p in SENSOR_TYPES for p in picks)
     wanted, seen, out = list(dict.fromkeys(picks)), set(), {}
     for r, table in tables.items():
+        names = {n: i for i, n in enumerate(table.names)}
+        seen.update(table.types if by_type else names)
         if by_type:
             idx = [i for i, t in enumerate(table.types) if t in wanted]
-            seen.update(table.types)
         else:
-            names = {n: i for i, n in enumerate(table.names)}
             idx = [names[p] for p in wanted if p in names]
-            seen.update(names)
-        if idx == list(range(len(table))):
-            out[r] = slice(None)
-        elif idx and idx == list(range(idx[0], idx[-1] + 1)):
-            out[r] = slice(idx[0], idx[-1] + 1)
+        if idx and idx == list(range(idx[0], idx[-1] + 1)):
+            out[r] = slice(idx[0], idx[-1] + 1)  # a contiguous block reads fastest
         else:
             out[r] = np.asarray(idx, dtype=np.int64) if idx else None
     missing = [p for p in wanted if p not in seen]
@@ -82,32 +75,29 @@ class CorpusDataset(torch.utils.data.Dataset):
     root_or_corpus : path-like | Corpus
         A corpus folder written by :func:`~neurokit.corpus.build_corpus`, or an open corpus.
     window_s : float | None
-        None serves the windows stored in the manifest (with their labels). A length in seconds
-        cuts fixed windows from every recording instead (unlabeled); the selected recordings
-        must then share one sampling rate.
+        None serves the manifest's windows (with their labels). A length in seconds cuts fixed
+        windows from every recording instead (unlabeled); the selected recordings must then
+        share one sampling rate.
     stride_s : float | None
         Step between fixed windows in seconds (default ``window_s``); needs ``window_s``.
     picks : list of str | None
-        None keeps every channel; a list of sensor types (``["eeg"]``) or channel names keeps
-        those, in the recording's order for types and in the given order for names. Recordings
-        with no picked channel are skipped.
+        None keeps every channel; sensor types (``["eeg"]``, recording order) or channel
+        names (given order) keep those. Recordings with no picked channel are skipped.
     split : {"train", "valid", "test"} | None
-        Keep the recordings of one subject-wise split (:meth:`Corpus.split`).
-    fractions : tuple of 3 float
-        Train, valid, test fractions of subjects for ``split``.
-    seed : int
-        Seed of the subject shuffle for ``split``.
+        Keep the recordings of one subject-wise split (:meth:`Corpus.split`) ...
+    fractions, seed : tuple of 3 float, int
+        ... made with these subject fractions and this seed.
     dtype : torch.dtype
-        Dtype of ``x`` (float32 by default; float16 arrays are converted on read).
+        Dtype of ``x`` (float16 corpora are scaled back to SI units first).
 
     Notes
     -----
     An item is a dict: ``x`` (c, t) (a copy, never the memory map), ``pos``/``ori`` (c, 3)
     float32 (NaN -> 0; shared by the items of a recording: read-only), ``type_id`` (c,) int64,
-    ``label`` int64 scalar (index into ``classes``, the sorted labels of the whole corpus; -1
-    unlabeled), ``recording`` (index in the corpus) and ``start`` (first sample) ints.
-    ``sfreq`` is the rate shared by the selected recordings (None when mixed) and
-    ``channel_counts`` (n_items,) what :class:`BucketBatchSampler` groups by.
+    ``label`` int64 scalar (index into ``classes``, the sorted labels of the whole corpus, so
+    the same in every split; -1 unlabeled), ``recording`` (index in the corpus) and ``start``
+    (first sample) ints. ``sfreq`` is the rate shared by the selected recordings (None when
+    mixed); ``channel_counts`` (n_items,) is what :class:`BucketBatchSampler` groups by.
     """
 
     def __init__(
@@ -122,9 +112,8 @@ class CorpusDataset(torch.utils.data.Dataset):
         seed=0,
         dtype=torch.float32,
     ):
-        corpus = _as_corpus(root_or_corpus)
-        window_s = _positive("window_s", window_s)
-        stride_s = _positive("stride_s", stride_s)
+        corpus = root_or_corpus if isinstance(root_or_corpus, Corpus) else Corpus(root_or_corpus)
+        window_s, stride_s = _seconds("window_s", window_s), _seconds("stride_s", stride_s)
         if stride_s is not None and window_s is None:
             raise InvalidParameterError(
                 f"stride_s={stride_s} needs window_s; manifest windows have their own stride"
@@ -146,7 +135,8 @@ class CorpusDataset(torch.utils.data.Dataset):
         self.classes = sorted({lab for lab in corpus.window_labels if lab is not None})
         rates = sorted({corpus.recordings[r]["sfreq"] for r in self.recordings})
         self.sfreq = rates[0] if len(rates) == 1 else None
-        self._pos, self._ori, self._tid, self._scale, n_ch = {}, {}, {}, {}, {}
+        self._pos, self._ori, self._tid, self._scale = {}, {}, {}, {}
+        n_ch = np.zeros(len(corpus), dtype=np.int64)
         for r in self.recordings:
             table, s = corpus.sensors(r), self._sel[r]
             self._pos[r] = torch.from_numpy(np.nan_to_num(table.pos[s]).astype(np.float32))
@@ -174,11 +164,9 @@ class CorpusDataset(torch.utils.data.Dataset):
                 for r in self.recordings
             ]
             self._rec = np.repeat(self.recordings, [len(p) for p in parts]).astype(np.int64)
-            bounds = np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
-            self._start, self._stop = bounds.T.copy()
+            self._start, self._stop = np.concatenate(parts or [np.zeros((0, 2), np.int64)]).T
             self._label = np.full(len(self._rec), -1, dtype=np.int64)
-        counts = np.array([n_ch.get(r, 0) for r in range(len(corpus))], dtype=np.int64)
-        self.channel_counts = counts[self._rec]
+        self.channel_counts = n_ch[self._rec]
         self._views = {}
 
     def __len__(self) -> int:
@@ -191,23 +179,22 @@ class CorpusDataset(torch.utils.data.Dataset):
         )
 
     def __getstate__(self):  # each process maps the arrays itself
-        state = self.__dict__.copy()
-        state["_views"] = {}
-        return state
+        return {**self.__dict__, "_views": {}}
 
     def n_channels(self, i: int) -> int:
         """Channels of item ``i`` (no data read)."""
         return int(self.channel_counts[i])
 
-    def _view(self, r: int) -> np.ndarray:
-        view = self._views.get(r)
-        if view is None:  # a plain ndarray over the map: slicing skips np.memmap's overhead
-            view = self._views[r] = self.corpus.array(r).view(np.ndarray)
-        return view
+    def window(self, i: int) -> tuple:
+        """``(recording, start, stop)`` of item ``i`` in samples (stop exclusive)."""
+        return int(self._rec[i]), int(self._start[i]), int(self._stop[i])
 
     def _read_into(self, out: np.ndarray, r: int, start: int) -> None:
         """Copy samples ``[start, start + t)`` of the picked channels of ``r`` into ``out``."""
-        np.copyto(out, self._view(r)[self._sel[r], start : start + out.shape[-1]])
+        view = self._views.get(r)
+        if view is None:  # a plain ndarray over the map: slicing skips np.memmap's overhead
+            view = self._views[r] = self.corpus.array(r).view(np.ndarray)
+        np.copyto(out, view[self._sel[r], start : start + out.shape[-1]])
         if self._scale[r] is not None:
             out *= self._scale[r]
 
@@ -217,24 +204,14 @@ class CorpusDataset(torch.utils.data.Dataset):
         self._read_into(out, r, start)
         return out
 
-    def window(self, i: int) -> tuple:
-        """``(recording, start, stop)`` of item ``i`` in samples (stop exclusive)."""
-        return int(self._rec[i]), int(self._start[i]), int(self._stop[i])
-
-    def _item(self, i: int, r: int, start: int, x: torch.Tensor) -> dict:
-        return {
-            "x": x if x.dtype == self.dtype else x.to(self.dtype),
-            "pos": self._pos[r],
-            "ori": self._ori[r],
-            "type_id": self._tid[r],
-            "label": torch.tensor(int(self._label[i]), dtype=torch.int64),
-            "recording": r,
-            "start": start,
-        }
+    def _item(self, x: torch.Tensor, label: torch.Tensor, r: int, start: int) -> dict:
+        pos, ori, tid = self._pos[r], self._ori[r], self._tid[r]
+        return dict(x=x, pos=pos, ori=ori, type_id=tid, label=label, recording=r, start=start)
 
     def __getitem__(self, i: int) -> dict:
         r, start, stop = self.window(i)
-        return self._item(i, r, start, torch.from_numpy(self._read(r, start, stop)))
+        x = torch.from_numpy(self._read(r, start, stop)).to(self.dtype)
+        return self._item(x, torch.tensor(int(self._label[i])), r, start)
 
     def __getitems__(self, indices) -> list:
         """Items ``indices`` (what a DataLoader asks for per batch). When they share a channel
@@ -245,19 +222,16 @@ class CorpusDataset(torch.utils.data.Dataset):
         if not len(idx) or counts.min() != counts.max() or lengths.min() != lengths.max():
             return [self[int(i)] for i in idx]
         block = _empty((len(idx), int(counts[0]), int(lengths[0])), torch.float32)
-        data = block.numpy()
         recs, starts = self._rec[idx].tolist(), self._start[idx].tolist()
+        data = block.numpy()
         for k, (r, start) in enumerate(zip(recs, starts)):
             self._read_into(data[k], r, start)
-        if self.dtype != torch.float32:
-            block = block.to(self.dtype)
-        return [
-            self._item(int(i), r, s, block[k]) for k, (i, r, s) in enumerate(zip(idx, recs, starts))
-        ]
+        xs, labels = block.to(self.dtype).unbind(0), torch.from_numpy(self._label[idx]).unbind(0)
+        return [self._item(*args) for args in zip(xs, labels, recs, starts)]
 
 
 def _empty(shape, dtype, shared=True) -> torch.Tensor:
-    """Uninitialised CPU tensor. In a DataLoader worker and with ``shared`` it lives in shared
+    """Uninitialised CPU tensor. In a DataLoader worker (with ``shared``) it lives in shared
     memory, so it is sent back without a copy. Otherwise its memory comes from NumPy, whose
     allocator recycles freed blocks (torch maps fresh pages for every large tensor, which can
     cost more than filling them)."""
@@ -269,14 +243,10 @@ def _empty(shape, dtype, shared=True) -> torch.Tensor:
     return torch.empty(shape, dtype=dtype)
 
 
-_NUMPY = {getattr(torch, n): getattr(np, n) for n in ("float16", "float32", "float64", "int64")}
-_NUMPY[torch.bool] = np.bool_
-
-
 class Batch(dict):
-    """The dict :func:`collate` returns. When pickled (from a DataLoader worker to the main
-    process) its small CPU tensors travel by value and only ``x`` through shared memory: one
-    shared block per batch instead of one per tensor."""
+    """The dict :func:`collate` returns. Pickled (from a DataLoader worker to the main process),
+    its small CPU tensors travel by value and only ``x`` through shared memory: one shared
+    block and file descriptor per batch instead of one per tensor."""
 
     def __reduce__(self):
         small = [
@@ -308,19 +278,17 @@ def collate(items) -> dict:
             f"collate: windows of one batch have lengths {sorted(lengths)} samples; a batch "
             "needs one length (cut fixed windows with window_s or batch per length)"
         )
-    b, t = len(items), lengths.pop()
-    counts = [x.shape[0] for x in xs]
+    b, t, counts = len(items), lengths.pop(), [x.shape[0] for x in xs]
     c, uniform = max(counts), min(counts) == max(counts)
-    out = Batch()
-    base = xs[0]._base
+    out, base = Batch(), xs[0]._base
     if uniform and base is not None and _is_stack(base, xs):
-        out["x"] = base  # read in one block by CorpusDataset.__getitems__
+        out["x"] = base  # read as one block by CorpusDataset.__getitems__
     else:
-        out["x"] = _empty((b, c, t), xs[0].dtype)
+        out["x"], base = _empty((b, c, t), xs[0].dtype), None
     for key, shape in (("pos", (b, c, 3)), ("ori", (b, c, 3)), ("type_id", (b, c))):
         out[key] = _empty(shape, items[0][key].dtype, shared=False)
     for key, tensor in out.items():
-        if key == "x" and tensor is base:
+        if tensor is base:
             continue
         if uniform:
             torch.stack([it[key] for it in items], out=tensor)
@@ -329,7 +297,12 @@ def collate(items) -> dict:
             for k, it in enumerate(items):
                 tensor[k, : counts[k]] = it[key]
     out["channel_mask"] = torch.arange(c)[None, :] < torch.tensor(counts)[:, None]
-    for key in ("label", "recording", "start"):
+    labels = [it["label"] for it in items]
+    if all(isinstance(v, torch.Tensor) for v in labels):
+        out["label"] = torch.stack(labels).to(torch.int64)
+    else:
+        out["label"] = torch.tensor([int(v) for v in labels], dtype=torch.int64)
+    for key in ("recording", "start"):
         out[key] = torch.tensor([int(it[key]) for it in items], dtype=torch.int64)
     return out
 
@@ -345,20 +318,17 @@ def _is_stack(base: torch.Tensor, xs: list) -> bool:
     )
 
 
-def _default_replicas(num_replicas, rank):
-    dist = torch.distributed
-    ready = dist.is_available() and dist.is_initialized()
-    if num_replicas is None:
-        num_replicas = dist.get_world_size() if ready else 1
-    if rank is None:
-        rank = dist.get_rank() if ready else 0
-    if not isinstance(num_replicas, int) or num_replicas < 1:
-        raise InvalidParameterError(f"num_replicas={num_replicas!r}; must be an integer >= 1")
-    if not isinstance(rank, int) or not 0 <= rank < num_replicas:
-        raise InvalidParameterError(
-            f"rank={rank!r}; must be an integer in [0, {num_replicas - 1}] (num_replicas)"
-        )
-    return num_replicas, rank
+def _integer(name, value, low, high=None) -> int:
+    """``value`` if it is an integer in ``[low, high)``, else a clear error."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or value >= (high or math.inf)
+    ):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high - 1}]"
+        raise InvalidParameterError(f"{name}={value!r}; must be an integer {allowed}")
+    return value
 
 
 class BucketBatchSampler(torch.utils.data.Sampler):
@@ -397,16 +367,21 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         num_replicas=None,
         rank=None,
     ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size={batch_size!r}; must be an integer >= 1")
-        self.num_replicas, self.rank = _default_replicas(num_replicas, rank)
+        dist = torch.distributed
+        ready = dist.is_available() and dist.is_initialized()
+        if num_replicas is None:
+            num_replicas = dist.get_world_size() if ready else 1
+        if rank is None:
+            rank = dist.get_rank() if ready else 0
+        self.batch_size = _integer("batch_size", batch_size, 1)
+        self.num_replicas = _integer("num_replicas", num_replicas, 1)
+        self.rank = _integer("rank", rank, 0, self.num_replicas)
         counts = getattr(dataset, "channel_counts", None)
         if counts is None:
             counts = [dataset.n_channels(i) for i in range(len(dataset))]
         counts = np.asarray(counts, dtype=np.int64)
         self.buckets = {int(c): np.flatnonzero(counts == c) for c in np.unique(counts)}
-        self.batch_size, self.shuffle, self.seed = batch_size, bool(shuffle), int(seed)
-        self.drop_last, self.epoch = bool(drop_last), 0
+        self.shuffle, self.seed, self.drop_last, self.epoch = bool(shuffle), seed, drop_last, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Use the shuffle of ``epoch`` for the next iteration (call it at every epoch)."""
@@ -429,122 +404,8 @@ class BucketBatchSampler(torch.utils.data.Sampler):
             batches += [order[k : k + self.batch_size] for k in range(0, stop, self.batch_size)]
         if self.shuffle:
             batches = [batches[k] for k in rng.permutation(len(batches))]
-        per_rank = len(self)
-        total = per_rank * self.num_replicas
+        total = len(self) * self.num_replicas
         if total > len(batches) and batches:
             batches += (batches * math.ceil(total / len(batches)))[: total - len(batches)]
         for batch in batches[self.rank : total : self.num_replicas]:
             yield batch.tolist()
-
-
-def _windows_class():
-    """Build the braindecode windows dataset class (braindecode is imported on first use)."""
-    import mne
-    from braindecode.datasets import EEGWindowsDataset
-    from braindecode.datasets.base import RecordDataset
-
-    class CorpusWindowsDataset(EEGWindowsDataset):
-        """A braindecode :class:`~braindecode.datasets.EEGWindowsDataset` over one recording
-        of a corpus; windows are read from the memory map (items ``(x, y, crop_inds)``).
-
-        ``raw`` (an :class:`mne.io.RawArray` of the picked channels) is built on first access
-        and loads the whole recording; reading items never touches it.
-        """
-
-        def __init__(self, source, recording, metadata, description, transform=None):
-            RecordDataset.__init__(self, description, transform)
-            self._source, self.recording, self._raw = source, recording, None
-            self.metadata, self.targets_from, self.last_target_only = metadata, "metadata", True
-            cols = ["i_window_in_trial", "i_start_in_trial", "i_stop_in_trial"]
-            self.crop_inds = metadata.loc[:, cols].to_numpy()
-            self.y = metadata.loc[:, "target"].to_list()
-            self.raw_preproc_kwargs = []
-
-        def __getstate__(self):
-            state = self.__dict__.copy()
-            state["_raw"] = None
-            return state
-
-        def _make_mne_info(self):
-            table = self._source.corpus.sensors(self.recording)
-            sel = self._source._sel[self.recording]
-            names, types = np.asarray(table.names)[sel], np.asarray(table.types)[sel]
-            sfreq = self._source.corpus.recordings[self.recording]["sfreq"]
-            return mne.create_info(list(names), sfreq, list(types))
-
-        @property
-        def raw(self):
-            if self._raw is None:
-                r = self.recording
-                data = self._source._read(r, 0, self._source.corpus.recordings[r]["n_times"])
-                self._raw = mne.io.RawArray(data, self._make_mne_info(), verbose="error")
-            return self._raw
-
-        @raw.setter
-        def raw(self, value):
-            self._raw = value
-
-        @property
-        def ch_pos(self):
-            return self._source._pos[self.recording].numpy()
-
-        def __getitem__(self, index):
-            crop_inds = self.crop_inds[index].tolist()
-            x = self._source._read(self.recording, crop_inds[1], crop_inds[2])
-            if self.transform is not None:
-                x = self.transform(x)
-            if self.return_ch_pos:
-                return x, self.y[index], crop_inds, self.ch_pos
-            return x, self.y[index], crop_inds
-
-    CorpusWindowsDataset.__module__ = __name__
-    CorpusWindowsDataset.__qualname__ = "CorpusWindowsDataset"
-    return CorpusWindowsDataset
-
-
-def __getattr__(name):  # the braindecode class is made (and braindecode imported) on demand
-    if name == "CorpusWindowsDataset":
-        globals()[name] = cls = _windows_class()
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def to_braindecode(root_or_corpus, *, picks=None, split=None, transform=None, **options):
-    """The corpus windows as a braindecode :class:`~braindecode.datasets.BaseConcatDataset`.
-
-    One ``CorpusWindowsDataset`` (a braindecode ``EEGWindowsDataset``) per recording, with
-    items ``(x, y, crop_inds)``: ``x`` (c, t) float32 read lazily from the memory map, ``y`` the
-    label index in the sorted corpus labels (-1 unlabeled), ``crop_inds`` ``[i_window_in_trial,
-    start, stop]`` in samples. Each ``description`` holds ``recording``, ``key``, ``sfreq``,
-    ``dataset``, ``subject``, ``session``, ``task`` and ``run`` (so ``split("subject")`` works).
-
-    ``picks``, ``split`` and ``options`` (``window_s``, ``stride_s``, ``fractions``, ``seed``)
-    are those of :class:`CorpusDataset`; ``transform`` is applied to each ``x``.
-    """
-    import pandas as pd
-    from braindecode.datasets import BaseConcatDataset
-
-    source = CorpusDataset(root_or_corpus, picks=picks, split=split, **options)
-    cls, parts = __getattr__("CorpusWindowsDataset"), []
-    for r in source.recordings:
-        where = np.flatnonzero(source._rec == r)
-        fixed = source.window_s is not None or (source._label[where] < 0).all()
-        meta = pd.DataFrame(
-            {
-                "i_window_in_trial": np.arange(len(where)) if fixed else 0,
-                "i_start_in_trial": source._start[where],
-                "i_stop_in_trial": source._stop[where],
-                "target": source._label[where],
-            }
-        )
-        row = source.corpus.recordings[r]
-        desc = {k: row.get(k) for k in ("key", "sfreq", "dataset", "subject", "session", "task")}
-        desc.update(recording=r, run=row.get("run"))
-        if len(where):
-            parts.append(cls(source, r, meta, desc, transform=transform))
-    if not parts:
-        raise InvalidParameterError(
-            f"to_braindecode: split={split!r}, picks={picks!r} leave no window; braindecode "
-            "needs at least one"
-        )
-    return BaseConcatDataset(parts)
