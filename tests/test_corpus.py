@@ -236,3 +236,19 @@ def test_cli_preprocess_and_info(inputs, recipe_file, tmp_path, capsys):
         == 2
     )
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_bids_root_as_input(recipe_file, tmp_path):
+    mne_bids = pytest.importorskip("mne_bids")
+    root = tmp_path / "bids"
+    for sub in ("01", "02"):
+        rec = nio.synthetic("eeg", n_channels=16, duration_s=10.0, seed=int(sub))
+        raw = rec.raw.copy()
+        raw.info["line_freq"] = 50.0
+        bp = mne_bids.BIDSPath(subject=sub, task="rest", root=root, datatype="eeg")
+        mne_bids.write_raw_bids(raw, bp, allow_preload=True, format="EDF", verbose="error")
+    summary = build_corpus([root], recipe_file, tmp_path / "c", quiet=True)
+    assert summary["inputs"] == 2 and summary["built"] == 2
+    corpus = Corpus(tmp_path / "c")
+    assert [r["subject"] for r in corpus.recordings] == ["01", "02"]
+    assert {r["task"] for r in corpus.recordings} == {"rest"}
