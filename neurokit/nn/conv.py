@@ -1,0 +1,281 @@
+"""SEANet convolutional encoder/decoder, as used by EnCodec and BrainOmni's tokenizer.
+
+Shapes use ``b`` batch, ``c`` input channels, ``t`` samples, ``d`` latent width and
+``n = t / hop`` latent frames, where ``hop = prod(ratios)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from ..errors import InvalidParameterError
+
+__all__ = ["SEANetEncoder", "SEANetDecoder"]
+
+_NORMS = ("weight_norm", "none")
+_PAD_MODES = ("reflect", "constant")
+
+
+def _normed(module: nn.Module, norm: str) -> nn.Module:
+    if norm not in _NORMS:
+        raise InvalidParameterError(f"norm={norm!r}; allowed: 'weight_norm', 'none'")
+    return weight_norm(module) if norm == "weight_norm" else module
+
+
+def _pad(x: torch.Tensor, left: int, right: int, mode: str) -> torch.Tensor:
+    """Pad the last axis; reflect padding also works on signals shorter than the pad."""
+    if mode == "constant" or (left == 0 and right == 0):
+        return F.pad(x, (left, right))
+    length, extra = x.shape[-1], 0
+    if length <= max(left, right):
+        extra = max(left, right) - length + 1
+        x = F.pad(x, (0, extra))
+    out = F.pad(x, (left, right), mode="reflect")
+    return out[..., : out.shape[-1] - extra]
+
+
+class _Conv(nn.Module):
+    """1-D convolution padded so that ``t`` samples give ``ceil(t / stride)`` outputs.
+
+    Non-causal: the fixed padding ``k_eff - stride`` is split evenly (extra on the left);
+    causal: all of it goes to the left. Any extra samples needed to complete the last window
+    are added on the right.
+    """
+
+    def __init__(self, c_in, c_out, kernel, *, stride=1, dilation=1, causal, norm, pad_mode):
+        super().__init__()
+        self.conv = _normed(nn.Conv1d(c_in, c_out, kernel, stride, dilation=dilation), norm)
+        self.stride, self.causal, self.pad_mode = stride, causal, pad_mode
+        self.k_eff = (kernel - 1) * dilation + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[-1]
+        fixed = self.k_eff - self.stride
+        extra = max(1, math.ceil(t / self.stride)) * self.stride - t
+        if self.causal:
+            left, right = fixed, extra
+        else:
+            right = fixed // 2
+            left, right = fixed - right, right + extra
+        return self.conv(_pad(x, left, right, self.pad_mode))
+
+
+class _ConvTranspose(nn.Module):
+    """Transposed 1-D convolution trimmed so that ``n`` frames give exactly ``n * stride``."""
+
+    def __init__(self, c_in, c_out, kernel, *, stride, causal, norm):
+        super().__init__()
+        self.conv = _normed(nn.ConvTranspose1d(c_in, c_out, kernel, stride), norm)
+        self.causal, self.trim = causal, kernel - stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        right = self.trim if self.causal else self.trim // 2
+        left = self.trim - right
+        return y[..., left : y.shape[-1] - right]
+
+
+class _ResidualUnit(nn.Module):
+    """``x + conv1(elu(conv_k,dilated(elu(x))))`` with a narrower hidden width."""
+
+    def __init__(self, dim, *, kernel, dilation, compress, true_skip, **conv_kw):
+        super().__init__()
+        hidden = max(1, dim // compress)
+        self.block = nn.Sequential(
+            nn.ELU(),
+            _Conv(dim, hidden, kernel, dilation=dilation, **conv_kw),
+            nn.ELU(),
+            _Conv(hidden, dim, 1, **conv_kw),
+        )
+        self.shortcut = nn.Identity() if true_skip else _Conv(dim, dim, 1, **conv_kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.block(x)
+
+
+class _LSTM(nn.Module):
+    """Stacked LSTM over frames with a skip connection; ``[b, d, n] -> [b, d, n]``."""
+
+    def __init__(self, dim: int, n_layers: int):
+        super().__init__()
+        self.lstm = nn.LSTM(dim, dim, n_layers, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.transpose(1, 2)
+        y, _ = self.lstm(h)
+        return (y + h).transpose(1, 2)
+
+
+def _check(ratios, pad_mode, lstm) -> tuple:
+    ratios = tuple(int(r) for r in ratios)
+    if not ratios or any(r < 1 for r in ratios):
+        raise InvalidParameterError(f"ratios={ratios}; need at least one ratio >= 1")
+    if pad_mode not in _PAD_MODES:
+        raise InvalidParameterError(f"pad_mode={pad_mode!r}; allowed: 'reflect', 'constant'")
+    if lstm < 0:
+        raise InvalidParameterError(f"lstm={lstm}; must be >= 0")
+    return ratios
+
+
+class SEANetEncoder(nn.Module):
+    """SEANet convolutional encoder (Tagliasacchi et al., 2020; as in EnCodec, Défossez et al.,
+    2022, "High Fidelity Neural Audio Compression", and BrainOmni's BrainTokenizer).
+
+    A first convolution to ``n_filters``; then for each ratio ``r`` (in the given order)
+    ``n_residual_layers`` dilated residual units (dilations ``dilation_base**j``) followed by
+    an ELU and a strided convolution (kernel ``2r``, stride ``r``) that doubles the width; a
+    stacked LSTM with skip connection at the bottleneck; an ELU and a last convolution to
+    ``dim``. Convolutions are weight-normalised and padded so that ``t`` samples give
+    ``ceil(t / hop)`` frames.
+
+    Parameters
+    ----------
+    channels : int
+        Input channels ``c`` (1 when each sensor is encoded on its own, as BrainOmni does).
+    dim : int
+        Latent width ``d``.
+    n_filters : int
+        Width after the first convolution; doubled by each downsampling.
+    ratios : sequence of int
+        Downsampling factors, applied in this order; ``hop = prod(ratios)``.
+    n_residual_layers : int
+        Residual units per stage.
+    kernel_size, residual_kernel_size, last_kernel_size : int
+        Kernels of the first convolution, of the residual units and of the last convolution.
+    dilation_base : int
+        Dilation growth across the residual units of a stage.
+    compress : int
+        Width reduction inside a residual unit.
+    causal : bool
+        Pad on the left only, so no output depends on future samples.
+    lstm : int
+        LSTM layers at the bottleneck (0 disables it).
+    true_skip : bool
+        Identity shortcuts in residual units (else a 1x1 convolution).
+    norm : {"weight_norm", "none"}
+    pad_mode : {"reflect", "constant"}
+    """
+
+    def __init__(
+        self,
+        channels: int = 1,
+        *,
+        dim: int = 128,
+        n_filters: int = 32,
+        ratios: Sequence[int] = (2, 4, 8),
+        n_residual_layers: int = 1,
+        kernel_size: int = 7,
+        residual_kernel_size: int = 3,
+        last_kernel_size: int = 7,
+        dilation_base: int = 2,
+        compress: int = 2,
+        causal: bool = False,
+        lstm: int = 2,
+        true_skip: bool = True,
+        norm: str = "weight_norm",
+        pad_mode: str = "reflect",
+    ):
+        super().__init__()
+        self.ratios = _check(ratios, pad_mode, lstm)
+        self.hop_length = math.prod(self.ratios)
+        self.channels, self.dim = channels, dim
+        kw = dict(causal=causal, norm=norm, pad_mode=pad_mode)
+        layers: list[nn.Module] = [_Conv(channels, n_filters, kernel_size, **kw)]
+        width = n_filters
+        for r in self.ratios:
+            for j in range(n_residual_layers):
+                layers.append(
+                    _ResidualUnit(
+                        width,
+                        kernel=residual_kernel_size,
+                        dilation=dilation_base**j,
+                        compress=compress,
+                        true_skip=true_skip,
+                        **kw,
+                    )
+                )
+            layers += [nn.ELU(), _Conv(width, 2 * width, 2 * r, stride=r, **kw)]
+            width *= 2
+        if lstm:
+            layers.append(_LSTM(width, lstm))
+        layers += [nn.ELU(), _Conv(width, dim, last_kernel_size, **kw)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode ``[b, c, t]`` into ``[b, d, ceil(t / hop)]``."""
+        return self.model(x)
+
+
+class SEANetDecoder(nn.Module):
+    """SEANet decoder mirroring :class:`SEANetEncoder` (EnCodec, Défossez et al., 2022).
+
+    A first convolution from ``dim`` to ``n_filters * 2**len(ratios)``, the bottleneck LSTM,
+    then for each ratio in reverse order an ELU, a transposed convolution (kernel ``2r``,
+    stride ``r``) halving the width and the residual units; finally an ELU and a convolution
+    to ``channels``. ``n`` frames give exactly ``n * hop`` samples, so a signal whose length is
+    a multiple of the hop comes back at its original length.
+
+    Parameters
+    ----------
+    channels, dim, n_filters, ratios, n_residual_layers, kernel_size, residual_kernel_size,
+    last_kernel_size, dilation_base, compress, causal, lstm, true_skip, norm, pad_mode :
+        As in :class:`SEANetEncoder`; pass the same ``ratios`` (they are applied reversed).
+    """
+
+    def __init__(
+        self,
+        channels: int = 1,
+        *,
+        dim: int = 128,
+        n_filters: int = 32,
+        ratios: Sequence[int] = (2, 4, 8),
+        n_residual_layers: int = 1,
+        kernel_size: int = 7,
+        residual_kernel_size: int = 3,
+        last_kernel_size: int = 7,
+        dilation_base: int = 2,
+        compress: int = 2,
+        causal: bool = False,
+        lstm: int = 2,
+        true_skip: bool = True,
+        norm: str = "weight_norm",
+        pad_mode: str = "reflect",
+    ):
+        super().__init__()
+        self.ratios = _check(ratios, pad_mode, lstm)
+        self.hop_length = math.prod(self.ratios)
+        self.channels, self.dim = channels, dim
+        kw = dict(causal=causal, norm=norm, pad_mode=pad_mode)
+        width = n_filters * 2 ** len(self.ratios)
+        layers: list[nn.Module] = [_Conv(dim, width, kernel_size, **kw)]
+        if lstm:
+            layers.append(_LSTM(width, lstm))
+        for r in reversed(self.ratios):
+            layers += [
+                nn.ELU(),
+                _ConvTranspose(width, width // 2, 2 * r, stride=r, causal=causal, norm=norm),
+            ]
+            width //= 2
+            for j in range(n_residual_layers):
+                layers.append(
+                    _ResidualUnit(
+                        width,
+                        kernel=residual_kernel_size,
+                        dilation=dilation_base**j,
+                        compress=compress,
+                        true_skip=true_skip,
+                        **kw,
+                    )
+                )
+        layers += [nn.ELU(), _Conv(width, channels, last_kernel_size, **kw)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Decode ``[b, d, n]`` into ``[b, c, n * hop]``."""
+        return self.model(z)
