@@ -91,3 +91,46 @@ def plot_sensor_layouts(recordings, fname=None, titles=None):
         fig.savefig(fname, dpi=100)
         plt.close(fig)
     return fig
+
+
+def plot_tokens(
+    spectrum, recon, counts, fname=None, *, frame_rate=None, fmax_hz=None, title="tokens"
+):
+    """Input vs reconstructed spectrogram of one channel, and the codebook usage histogram.
+
+    Parameters
+    ----------
+    spectrum, recon : array (f, n)
+        Magnitude spectrogram and the tokenizer's reconstruction of it.
+    counts : array (v,)
+        How often each code was used (e.g. over a whole corpus).
+    fname : path-like | None
+        Write the figure there; the figure is returned either way.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    spectrum, recon, counts = (np.asarray(a) for a in (spectrum, recon, counts))
+    n = spectrum.shape[1]
+    extent = [0, n / frame_rate if frame_rate else n, 0, fmax_hz or spectrum.shape[0]]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    vmax = float(np.percentile(spectrum, 99)) or 1.0
+    for ax, data, label in ((axes[0], spectrum, "input"), (axes[1], recon, "reconstruction")):
+        ax.imshow(data, aspect="auto", origin="lower", extent=extent, vmin=0, vmax=vmax)
+        ax.set_title(f"{title}: {label}", fontsize=9)
+        ax.set_xlabel("s" if frame_rate else "frame")
+        ax.set_ylabel("Hz" if fmax_hz else "bin")
+    order = np.sort(counts)[::-1]
+    axes[2].bar(np.arange(len(order)), order, width=1.0)
+    used = int((counts > 0).sum())
+    axes[2].set_title(f"codebook usage: {used}/{len(counts)} codes", fontsize=9)
+    axes[2].set_xlabel("code (sorted by use)")
+    axes[2].set_ylabel("count")
+    fig.tight_layout()
+    if fname is not None:
+        Path(fname).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(fname, dpi=100)
+        plt.close(fig)
+    return fig

@@ -60,7 +60,7 @@ def test_console_script_fails_cleanly_without_traceback(tmp_path):
 
 
 def test_demo_writes_its_figure(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    assert main(["demo", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "none")]) == 0
     out = capsys.readouterr().out
     fig = tmp_path / "out" / "sensor_layouts.png"
     assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and fig.stat().st_size > 20_000
@@ -68,6 +68,8 @@ def test_demo_writes_its_figure(tmp_path, capsys):
         assert f"== synthetic {kind}" in out
     assert "channels     306: mag 102, grad 204" in out
     assert "== corpus" in out and "failures     0" in out
+    assert "tokens       tfm-" in out and "codes used, perplexity" in out
+    assert (tmp_path / "out" / "tokens.png").read_bytes()[:4] == b"\x89PNG"
     corpus = tmp_path / "out" / "corpus"
     assert (corpus / "manifest.sqlite").exists() and len(list((corpus / "arrays").glob("*.npy"))) >= 3
 

@@ -1,8 +1,10 @@
 """``neurokit demo``: the pipeline end to end on built-in synthetic recordings.
 
 Synthesizes EEG, MEG and sEEG recordings, normalizes and summarizes them, draws their sensor
-layouts, then builds a small corpus from them (plus the shared motor-imagery runs when a
-``shared/data`` folder is found or given) and prints the corpus summary.
+layouts, builds a small corpus from them (plus the shared motor-imagery runs when a
+``shared/data`` folder is found or given), trains a tiny TFM tokenizer on it for a few steps,
+writes its tokens into the corpus, prints the corpus summary (with codebook usage) and draws an
+input vs reconstructed spectrogram and the codebook usage histogram.
 """
 
 from __future__ import annotations
@@ -12,14 +14,29 @@ from pathlib import Path
 
 DEMO_RECIPE = {
     "name": "demo",
-    "description": "Demo: data channels, 1-40 Hz, 128 Hz, per-channel z-score, 2 s windows.",
+    "description": "Demo: data channels, 0.5-75 Hz at 200 Hz, 95th-percentile scaling per 4 s "
+    "window (TFM-Tokenizer's input), 4 s windows.",
     "steps": [
         {"pick_types": {"types": ["eeg", "seeg", "ecog", "mag", "grad"]}},
-        {"bandpass": {"l_freq": 1.0, "h_freq": 40.0}},
-        {"resample": {"sfreq": 128.0}},
-        {"scale": {"method": "zscore"}},
+        {"resample_filter": {"sfreq": 200.0, "l_freq": 0.5, "h_freq": 75.0}},
+        {"scale": {"method": "quantile", "q": 0.95, "window_s": 4.0}},
     ],
-    "windows": {"length_s": 2.0, "stride_s": 2.0},
+    "windows": {"length_s": 4.0, "stride_s": 4.0},
+}
+TOKENIZER_RECIPE = {
+    "name": "demo_tfm",
+    "tokenizer": "tfm",
+    "preset": "tiny",
+    "data": {"window_s": 4.0, "stride_s": 4.0},
+    "train": {
+        "max_steps": 10,
+        "batch_size": 4,
+        "lr": 1e-3,
+        "warmup_steps": 2,
+        "checkpoint_every": 0,
+        "log_every": 5,
+        "tensorboard": False,
+    },
 }
 
 
@@ -54,7 +71,7 @@ def run(args) -> int:
 
     out = Path(args.out)
     (out / "recordings").mkdir(parents=True, exist_ok=True)
-    recs = [synthetic(kind, duration_s=10.0, seed=args.seed) for kind in ("eeg", "meg", "seeg")]
+    recs = [synthetic(kind, duration_s=20.0, seed=args.seed) for kind in ("eeg", "meg", "seeg")]
     inputs = []
     for rec in recs:
         print(f"== synthetic {rec.meta['kind']}")
@@ -72,6 +89,47 @@ def run(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build_corpus(inputs, Pipeline.from_dict(DEMO_RECIPE), out / "corpus", quiet=True)
+    _tokens(out)
     print("== corpus")
     print(format_corpus(Corpus(out / "corpus").info()))
     return 0
+
+
+def _tokens(out: Path) -> None:
+    """Train the tiny TFM tokenizer a few steps, tokenize the corpus, draw the figure."""
+    import numpy as np
+    import torch
+
+    from ..corpus import Corpus, CorpusDataset
+    from ..tokenizers import Tokenizer
+    from ..tokenizers.pipeline import tokenize_corpus, train_tokenizer
+    from ..viz import plot_tokens
+
+    torch.manual_seed(0)
+    print("== tokenizer: tiny TFM-Tokenizer, 10 training steps")
+    model = train_tokenizer(TOKENIZER_RECIPE, out / "corpus", out / "tokenizer", progress=False)
+    summary = tokenize_corpus(model, out / "corpus", progress=False)
+    print(f"tokenized {summary['recordings']} recordings with {summary['tokenizer']}")
+    tok = Tokenizer.from_pretrained(model).eval()
+    item = CorpusDataset(out / "corpus", window_s=4.0)[0]
+    x = item["x"][None, :1]
+    with torch.no_grad():
+        spectrum = tok.stft(x[0])[0]
+        recon = tok.decode(tok.encode(x))[0, 0]
+    corpus = Corpus(out / "corpus")
+    stats = corpus.token_sets[-1]
+    counts = np.zeros(stats["codebook_sizes"][0], dtype=np.int64)
+    for row in stats["rows"]:
+        codes = np.load(out / "corpus" / row["array"])
+        counts += np.bincount(codes[:, :, 0].ravel(), minlength=len(counts))[: len(counts)]
+    fig = out / "tokens.png"
+    plot_tokens(
+        spectrum.numpy(),
+        recon.numpy(),
+        counts,
+        fig,
+        frame_rate=tok.frame_rate,
+        fmax_hz=tok.config["fmax_hz"],
+        title="TFM (tiny)",
+    )
+    print(f"wrote {fig}")

@@ -67,6 +67,16 @@ def format_corpus(s: dict) -> str:
         f"  failures     {len(s['failures'])}",
     ]
     lines += [f"    {f['source']}: {f['reason']}" for f in s["failures"]]
+    for t in s.get("tokens", []):
+        lines.append(
+            f"  tokens       {t['tokenizer']}: {t['recordings']} recordings, "
+            f"{t['streams']} streams, {t['token_rate_hz']:g} tokens/s per stream"
+        )
+        lines += [
+            f"    level {lv['level']}: {lv['usage'] * 100:.1f}% of {lv['codebook_size']} "
+            f"codes used, perplexity {lv['perplexity']:.1f}, {lv['tokens']} tokens"
+            for lv in t["levels"]
+        ]
     return "\n".join(lines)
 
 

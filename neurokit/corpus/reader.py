@@ -16,6 +16,34 @@ __all__ = ["Corpus"]
 SPLITS = ("train", "valid", "test")
 
 
+def _token_sets(con) -> list:
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "token_sets" not in tables:
+        return []
+    sets = []
+    for tid, name, rate, sizes, window_s in con.execute(
+        "SELECT tokenizer, name, frame_rate, codebook_sizes, window_s FROM token_sets "
+        "ORDER BY tokenizer"
+    ):
+        rows = [
+            {"key": k, "array": a}
+            for k, a in con.execute(
+                "SELECT key, array FROM tokens WHERE tokenizer = ? ORDER BY key", (tid,)
+            )
+        ]
+        sets.append(
+            {
+                "tokenizer": tid,
+                "name": name,
+                "frame_rate": rate,
+                "codebook_sizes": json.loads(sizes),
+                "window_s": window_s,
+                "rows": rows,
+            }
+        )
+    return sets
+
+
 class Corpus:
     """A corpus folder written by :func:`neurokit.corpus.build_corpus`.
 
@@ -56,6 +84,7 @@ class Corpus:
             self.window_recording = np.array(rec_idx, dtype=np.int64)
             self.window_bounds = np.array(bounds, dtype=np.int64).reshape(-1, 2)
             self.window_labels = labels
+            self.token_sets = _token_sets(con)
             fcols = [c[1] for c in con.execute("PRAGMA table_info(failures)")]
             self.failures = [
                 dict(zip(fcols, v)) for v in con.execute("SELECT * FROM failures ORDER BY key")
@@ -173,4 +202,44 @@ class Corpus:
                 for f in self.failures
             ],
             "disk_bytes": int(disk),
+            "tokens": [self.token_stats(t) for t in self.token_sets],
+        }
+
+    def token_stats(self, token_set: dict) -> dict:
+        """Codebook usage, perplexity and token rate of a token set written by
+        ``neurokit tokenize``: per level, the fraction of codes used and the perplexity of the
+        code histogram over all tokens; ``token_rate_hz`` is tokens per second per stream and
+        level (the frame rate)."""
+        sizes = token_set["codebook_sizes"]
+        counts = [np.zeros(n, dtype=np.int64) for n in sizes]
+        n_streams = 0
+        for row in token_set["rows"]:
+            codes = np.load(self.root / row["array"], mmap_mode="r")  # [w, s, k, n]
+            n_streams = max(n_streams, codes.shape[1] if codes.ndim == 4 else 0)
+            for level, size in enumerate(sizes):
+                if codes.size:
+                    counts[level] += np.bincount(
+                        np.asarray(codes[:, :, level]).ravel(), minlength=size
+                    )[:size]
+        levels = []
+        for level, c in enumerate(counts):
+            p = c / max(c.sum(), 1)
+            nz = p[p > 0]
+            levels.append(
+                {
+                    "level": level,
+                    "codebook_size": int(len(c)),
+                    "usage": round(float((c > 0).mean()), 6),
+                    "perplexity": round(float(np.exp(-(nz * np.log(nz)).sum())), 3),
+                    "tokens": int(c.sum()),
+                }
+            )
+        return {
+            "tokenizer": token_set["tokenizer"],
+            "name": token_set["name"],
+            "recordings": len(token_set["rows"]),
+            "streams": n_streams,
+            "token_rate_hz": token_set["frame_rate"],
+            "window_s": token_set["window_s"],
+            "levels": levels,
         }

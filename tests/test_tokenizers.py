@@ -1,0 +1,140 @@
+"""Contract suite over every registered tokenizer (tiny presets), plus TFM-specific checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neurokit.errors import InvalidParameterError
+from neurokit.tokenizers import Tokenizer, create_tokenizer, list_tokenizers
+
+NAMES = sorted(list_tokenizers())
+
+
+def _make(name):
+    torch.manual_seed(0)
+    return create_tokenizer(name, preset="tiny")
+
+
+def _signal(tok, b=2, c=3, seconds=5.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(b, c, int(seconds * tok.sfreq), generator=g)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_presets_and_registry(name):
+    cls = type(_make(name))
+    assert "tiny" in list_tokenizers()[name] and issubclass(cls, Tokenizer)
+    with pytest.raises(InvalidParameterError, match="unknown preset"):
+        create_tokenizer(name, preset="enormous")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_encode_shapes_dtypes_and_range(name):
+    tok = _make(name).eval()
+    x = _signal(tok)
+    tokens = tok.encode(x)
+    b, s, k, n = tokens.codes.shape
+    assert tokens.codes.dtype == torch.int64 and tokens.mask.dtype == torch.bool
+    assert (b, s) == (2, 3) and k == len(tokens.codebook_sizes)
+    assert tokens.mask.shape == (b, s, n) and tokens.mask.all()
+    assert n == tok.n_frames(x.shape[-1])
+    for level, size in enumerate(tokens.codebook_sizes):
+        codes = tokens.codes[:, :, level]
+        assert codes.min() >= 0 and codes.max() < size
+    # frames: one per hop once the first analysis window is full
+    window_s = tok.config.get("window_s", 0.0)
+    assert n == int(round(tok.frame_rate * (x.shape[-1] / tok.sfreq - window_s))) + 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_eval_determinism_and_batch_independence(name):
+    tok = _make(name).eval()
+    x = _signal(tok, b=3)
+    a, b = tok.encode(x).codes, tok.encode(x).codes
+    assert torch.equal(a, b)
+    assert torch.equal(tok.encode(x[1:2]).codes, a[1:2])
+    assert tok.decode(tok.encode(x)).shape[:2] == (3, 3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_save_load_gives_identical_codes(name, tmp_path):
+    tok = _make(name)
+    tok.train()
+    tok(_signal(tok))  # one training pass moves the EMA codebook away from its initial state
+    tok.eval()
+    x = _signal(tok, seed=1)
+    tok.save_pretrained(tmp_path / "ckpt")
+    again = Tokenizer.from_pretrained(tmp_path / "ckpt").eval()
+    assert type(again) is type(tok) and again.config == tok.config
+    assert torch.equal(again.encode(x).codes, tok.encode(x).codes)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_loss_is_finite_and_reaches_every_parameter(name):
+    tok = _make(name).train()
+    out = tok(_signal(tok))
+    assert torch.isfinite(out.losses["loss"])
+    out.losses["loss"].backward()
+    missing = [n for n, p in tok.named_parameters() if p.requires_grad and
+               (p.grad is None or not torch.isfinite(p.grad).all())]
+    assert not missing, f"no gradient for {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clear_errors_on_wrong_input(name):
+    tok = _make(name).eval()
+    with pytest.raises(InvalidParameterError, match="does not match"):
+        tok.encode(_signal(tok), sfreq=tok.sfreq + 56.0)
+    with pytest.raises(InvalidParameterError, match=r"\[batch, channels, samples\]"):
+        tok.encode(torch.zeros(10, 200))
+    with pytest.raises(InvalidParameterError, match="samples"):
+        tok.encode(torch.zeros(1, 1, 10))
+    with pytest.raises(InvalidParameterError, match="must be a tensor"):
+        tok.encode([1, 2, 3])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_padded_channels_are_masked(name):
+    tok = _make(name).eval()
+    x = _signal(tok, b=2, c=4)
+    mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
+    tokens = tok.encode({"x": x, "channel_mask": mask})
+    assert torch.equal(tokens.mask[:, :, 0], mask)
+    tok.train()
+    out = tok({"x": x, "channel_mask": mask})
+    assert torch.isfinite(out.losses["loss"])
+
+
+def test_tfm_channels_are_tokenized_independently():
+    """Property: changing one channel leaves every other channel's codes unchanged."""
+    tok = _make("tfm").eval()
+    for seed in range(3):
+        x = _signal(tok, b=1, c=5, seed=seed)
+        y = x.clone()
+        ch = seed % 5
+        y[:, ch] = torch.randn_like(y[:, ch]) * 3
+        a, b = tok.encode(x).codes, tok.encode(y).codes
+        others = [i for i in range(5) if i != ch]
+        assert torch.equal(a[:, others], b[:, others])
+
+
+def test_tfm_matches_the_reference_configuration():
+    tok = create_tokenizer("tfm", preset="base")
+    assert tok.n_freq == 100 and tok.stft.n_fft == 200 and tok.stft.hop_length == 100
+    assert tok.frame_rate == 2.0 and tok.codebook_sizes == (8192,)
+    assert tok.quantizer.codebook.shape[-1] == 64
+    other = create_tokenizer("tfm", preset="base", sfreq=256.0)  # derived, not hard-coded
+    assert other.stft.n_fft == 256 and other.stft.hop_length == 128 and other.n_freq == 100
+    with pytest.raises(InvalidParameterError, match="multiple of freq_patch"):
+        create_tokenizer("tfm", preset="tiny", fmax_hz=80.0)
+
+
+def test_tfm_training_masks_are_complementary():
+    tok = _make("tfm").train()
+    spec = torch.rand(2, tok.n_freq, 9)
+    kept, rest = tok._views(spec)
+    assert torch.equal(kept + rest, spec)
+    assert ((kept != 0) & (rest != 0)).sum() == 0
+    frac = (kept != 0).float().mean().item()
+    assert 0.15 < frac < 0.4  # about half of the bands x half of the frames kept
