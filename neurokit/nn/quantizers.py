@@ -155,7 +155,8 @@ class VectorQuantizer(nn.Module):
     dead_code_threshold : float
         During training, a code whose EMA cluster size (about its expected number of
         assignments per batch) falls below this value is replaced by a randomly drawn vector
-        of the current batch. 0 turns replacement off.
+        of the current batch. 0 (the default, like ``vector-quantize-pytorch``) turns
+        replacement off.
     l2_normalized : bool
         Normalize inputs and codes to unit length, so that the nearest code is the one of
         highest cosine similarity.
@@ -185,7 +186,7 @@ class VectorQuantizer(nn.Module):
         eps: float = 1e-5,
         kmeans_init: bool = False,
         kmeans_iters: int = 10,
-        dead_code_threshold: float = 2.0,
+        dead_code_threshold: float = 0.0,
         l2_normalized: bool = False,
         gradient: str = "ste",
         commitment_weight: float = 0.25,

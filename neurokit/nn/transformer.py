@@ -111,7 +111,8 @@ class FeedForward(nn.Module):
     activation : str
         One of ``"gelu"``, ``"selu"``, ``"swiglu"``, ``"series"``.
     dropout : float
-        Dropout after the activation and on the output.
+        Dropout after the activation (the block that holds the feed-forward drops its
+        residual branch).
     n_terms : int
         Number of terms of the series activation.
     """
@@ -140,14 +141,14 @@ class FeedForward(nn.Module):
             self.act = nn.SiLU()
         else:
             self.act = SeriesActivation(n_terms)
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``[..., d]`` to ``[..., d]``."""
         h = self.act(self.w1(x))
         if self.w3 is not None:
             h = h * self.w3(x)
-        return self.drop(self.w2(self.drop(h)))
+        return self.w2(self.drop(h))
 
 
 class AugmentedShortcut(nn.Module):
@@ -202,7 +203,13 @@ class TransformerBlock(nn.Module):
     rope : bool
         Rotary positions on every head.
     dropout : float
-        Dropout in attention, feed-forward and on the residual branches.
+        Dropout on the attention output.
+    ffn_dropout : float, optional
+        Dropout inside the feed-forward and on its residual branch; default ``dropout``.
+    residual_dropout : float, optional
+        Dropout on the attention residual branch (after the shortcuts are added); default
+        ``dropout``. Set 0 to drop the attention output only once, as the
+        ``linear-attention-transformer`` package that TFM-Tokenizer uses does.
     augmented_shortcut : bool
         Add the PanGu-pi augmented shortcut(s).
     n_shortcuts : int
@@ -213,6 +220,9 @@ class TransformerBlock(nn.Module):
         Feed-forward hidden width; default ``4 * dim``.
     qkv_bias : bool
         Bias of the attention input projections.
+    attention_options : dict, optional
+        Further keyword arguments of the attention class (e.g. ``{"feature_map": "softmax"}``
+        for linear attention).
     """
 
     def __init__(
@@ -225,11 +235,14 @@ class TransformerBlock(nn.Module):
         attention: str = "softmax",
         rope: bool = False,
         dropout: float = 0.0,
+        ffn_dropout: float | None = None,
+        residual_dropout: float | None = None,
         augmented_shortcut: bool = False,
         n_shortcuts: int = 1,
         shortcut_rank: int | None = None,
         ffn_hidden: int | None = None,
         qkv_bias: bool = True,
+        attention_options: dict | None = None,
     ):
         super().__init__()
         _choice("attention", attention, ATTENTIONS)
@@ -238,16 +251,26 @@ class TransformerBlock(nn.Module):
         head_dim = dim // n_heads
         rotary = RotaryEmbedding(head_dim - head_dim % 2) if rope and head_dim >= 2 else None
         attn_cls = MultiHeadAttention if attention == "softmax" else LinearAttention
-        self.attn = attn_cls(dim, n_heads, dropout=dropout, rope=rotary, qkv_bias=qkv_bias)
+        self.attn = attn_cls(
+            dim,
+            n_heads,
+            dropout=dropout,
+            rope=rotary,
+            qkv_bias=qkv_bias,
+            **(attention_options or {}),
+        )
         self.norm1 = make_norm(norm, dim)
         self.norm2 = make_norm(norm, dim)
-        self.ffn = FeedForward(dim, ffn_hidden, activation=ffn, dropout=dropout)
+        ffn_dropout = dropout if ffn_dropout is None else ffn_dropout
+        residual_dropout = dropout if residual_dropout is None else residual_dropout
+        self.ffn = FeedForward(dim, ffn_hidden, activation=ffn, dropout=ffn_dropout)
         self.shortcuts = nn.ModuleList(
             [AugmentedShortcut(dim, rank=shortcut_rank) for _ in range(n_shortcuts)]
             if augmented_shortcut
             else []
         )
-        self.drop = nn.Dropout(dropout)
+        self.drop = nn.Dropout(residual_dropout) if residual_dropout else nn.Identity()
+        self.ffn_drop = nn.Dropout(ffn_dropout) if ffn_dropout else nn.Identity()
 
     def forward(
         self,
@@ -275,11 +298,11 @@ class TransformerBlock(nn.Module):
         for shortcut in self.shortcuts:
             update = update + shortcut(h)
         x = x + self.drop(update)
-        return x + self.drop(self.ffn(self.norm2(x)))
+        return x + self.ffn_drop(self.ffn(self.norm2(x)))
 
 
 class Transformer(nn.Module):
-    """A stack of ``depth`` :class:`TransformerBlock` followed by a final normalisation.
+    """A stack of ``depth`` :class:`TransformerBlock`, optionally followed by a final norm.
 
     Parameters
     ----------
@@ -290,16 +313,22 @@ class Transformer(nn.Module):
     **block_options
         Keyword options of :class:`TransformerBlock` (``norm``, ``ffn``, ``attention``,
         ``rope``, ``dropout``, ``augmented_shortcut`` ...); ``norm`` also sets the final norm.
+    final_norm : bool
+        Normalise the output of the last block (pre-norm stacks usually do; the
+        ``linear-attention-transformer`` stacks of TFM-Tokenizer do not).
     """
 
-    def __init__(self, depth: int, dim: int, n_heads: int, **block_options):
+    def __init__(
+        self, depth: int, dim: int, n_heads: int, *, final_norm: bool = True, **block_options
+    ):
         super().__init__()
         if depth < 1:
             raise InvalidParameterError(f"depth={depth}; must be >= 1")
         self.blocks = nn.ModuleList(
             [TransformerBlock(dim, n_heads, **block_options) for _ in range(depth)]
         )
-        self.norm = make_norm(block_options.get("norm", "layernorm"), dim)
+        norm = block_options.get("norm", "layernorm")
+        self.norm = make_norm(norm, dim) if final_norm else nn.Identity()
 
     def forward(
         self,

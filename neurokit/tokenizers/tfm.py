@@ -176,7 +176,17 @@ class TFMTokenizer(Tokenizer):
         self.n_freq, self.patch = n_freq, patch
         width = emb_size
         self.freq_embed = _conv_stack(1, width, width, patch, patch, width // 4)
-        block = dict(attention="linear", dropout=dropout)
+        # as the reference's linear-attention-transformer stacks: softmax feature maps, no
+        # q/k/v bias, dropout on the attention output only, no final norm
+        block = dict(
+            attention="linear",
+            dropout=dropout,
+            ffn_dropout=0.0,
+            residual_dropout=0.0,
+            qkv_bias=False,
+            attention_options={"feature_map": "softmax"},
+            final_norm=False,
+        )
         self.freq_encoder = Transformer(freq_depth, width, n_heads, **block)
         agg = width // (2 * groups)
         self.gate = nn.Sequential(nn.Conv1d(width, agg, patch, stride=patch), nn.Sigmoid())
@@ -185,7 +195,12 @@ class TFMTokenizer(Tokenizer):
         self.raw_embed = _conv_stack(1, width, width // 2, n_fft, hop, width // 4)
         self.temporal_encoder = Transformer(temporal_depth, width, n_heads, **block)
         self.quantizer = VectorQuantizer(
-            width, codebook_size, decay=decay, l2_normalized=cosine_codebook, commitment_weight=beta
+            width,
+            codebook_size,
+            decay=decay,
+            l2_normalized=cosine_codebook,
+            commitment_weight=beta,
+            dead_code_threshold=0.0,
         )
         self.decoder = Transformer(decoder_depth, width, n_heads, **block)
         self.head = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, n_freq))
