@@ -166,6 +166,12 @@ class VectorQuantizer(nn.Module):
     commitment_weight : float
         Weight of the commitment loss ``mean |z - sg(code)|^2`` (>= 0), which pulls inputs
         toward their codes.
+    init : {"normal", "uniform"}
+        Initial codebook: standard normal vectors, or uniform in ``[-1/K, 1/K]`` (``K`` the
+        codebook size) as TFM-Tokenizer's reference code does. With inputs of unit length and
+        no L2-normalized codebook, normal vectors (norm about ``sqrt(dim)``) make the code of
+        smallest norm the nearest to every input, which collapses the codebook to one code;
+        near-zero uniform codes make the first assignments follow the directions instead.
 
     Notes
     -----
@@ -190,9 +196,13 @@ class VectorQuantizer(nn.Module):
         l2_normalized: bool = False,
         gradient: str = "ste",
         commitment_weight: float = 0.25,
+        init: str = "normal",
     ):
         super().__init__()
         _check_int("dim", dim, 1)
+        if init not in ("normal", "uniform"):
+            raise InvalidParameterError(f"init must be 'normal' or 'uniform'; received {init!r}")
+        self.init = init
         _check_int("codebook_size", codebook_size, 1)
         if codebook_dim is not None:
             _check_int("codebook_dim", codebook_dim, 1)
@@ -234,7 +244,11 @@ class VectorQuantizer(nn.Module):
             self.project_in = nn.Identity()
             self.project_out = nn.Identity()
 
-        codebook = torch.randn(codebook_size, self.codebook_dim)
+        if init == "uniform":
+            bound = 1.0 / codebook_size
+            codebook = torch.empty(codebook_size, self.codebook_dim).uniform_(-bound, bound)
+        else:
+            codebook = torch.randn(codebook_size, self.codebook_dim)
         if self.l2_normalized:
             codebook = F.normalize(codebook, dim=-1)
         self.register_buffer("codebook", codebook)

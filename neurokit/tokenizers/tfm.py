@@ -201,6 +201,7 @@ class TFMTokenizer(Tokenizer):
             l2_normalized=cosine_codebook,
             commitment_weight=beta,
             dead_code_threshold=0.0,
+            init="uniform",
         )
         self.decoder = Transformer(decoder_depth, width, n_heads, **block)
         self.head = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, n_freq))
