@@ -36,7 +36,9 @@ def _check_band(band, nyquist: float, what: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in band)
     except (TypeError, ValueError):
-        raise InvalidParameterError(f"{what} must be a (low, high) pair in Hz, got {band!r}") from None
+        raise InvalidParameterError(
+            f"{what} must be a (low, high) pair in Hz, got {band!r}"
+        ) from None
     if not 0.0 < low < high < nyquist:
         raise InvalidParameterError(
             f"{what} {band!r} Hz must satisfy 0 < low < high < Nyquist ({nyquist:g} Hz); "
@@ -90,9 +92,7 @@ class FilterBank:
                 order = int(self.order)
             else:
                 ws = _check_band(self.stopbands[i], nyq, f"stopbands[{i}]")
-                order, _ = signal.cheb1ord(
-                    [w / nyq for w in wp], [w / nyq for w in ws], 3, 40
-                )
+                order, _ = signal.cheb1ord([w / nyq for w in wp], [w / nyq for w in ws], 3, 40)
             self.sos.append(
                 signal.cheby1(
                     order, self.ripple_db, wp, btype="bandpass", fs=self.sfreq, output="sos"
@@ -109,6 +109,31 @@ class FilterBank:
         passbands = [(m * width, high) for m in range(1, int(n_bands) + 1)]
         stopbands = [(m * width - 2.0, stop_high) for m in range(1, int(n_bands) + 1)]
         return cls(sfreq, passbands, stopbands, ripple_db=0.5)
+
+    @classmethod
+    def guney2022(
+        cls,
+        sfreq: float,
+        n_bands: int = 3,
+        *,
+        high: float = 90.0,
+        width: float = 8.0,
+        order: int = 1,
+        ripple_db: float = 1.0,
+    ):
+        """The sub-bands of the Guney et al. (2022) SSVEP network: pass ``[m * width, high]``
+        Hz for ``m = 1..n_bands``, Chebyshev type I with 1 dB ripple, ``high`` capped below
+        Nyquist.
+
+        ``order`` is scipy's prototype order: the reference designs each band with MATLAB's
+        ``designfilt('bandpassiir', 'FilterOrder', 2, ...)``, whose order counts the whole
+        band-pass filter (one second-order section), which is ``order=1`` here.
+        """
+        if isinstance(n_bands, bool) or not isinstance(n_bands, (int, np.integer)) or n_bands < 1:
+            raise InvalidParameterError(f"n_bands must be a positive integer, got {n_bands!r}")
+        high = min(float(high), 0.9 * float(sfreq) / 2.0)
+        passbands = [(m * width, high) for m in range(1, int(n_bands) + 1)]
+        return cls(sfreq, passbands, order=order, ripple_db=ripple_db)
 
     def __len__(self) -> int:
         return len(self.sos)

@@ -4,9 +4,30 @@
 >>> enc = TFMTokenEncoder.from_preset("tiny", n_outputs=4)
 """
 
+from .atat import ATAT, AlternatingAdversarialLoss
+from .denoise import DENOISERS, FCNN, RNNLSTM, BaseDenoiser, ComplexCNN, NovelCNN, SimpleCNN
+from .ssvep import GuneySSVEPClassifier, GuneySSVEPNet, subband_stack
 from .tfm_encoder import TFMTokenEncoder
+from .tiger_separator import TIGERSeparator
 
-__all__ = ["TFMTokenEncoder", "MODELS"]
+__all__ = [
+    "TFMTokenEncoder",
+    "GuneySSVEPNet",
+    "GuneySSVEPClassifier",
+    "subband_stack",
+    "BaseDenoiser",
+    "FCNN",
+    "SimpleCNN",
+    "ComplexCNN",
+    "RNNLSTM",
+    "NovelCNN",
+    "ATAT",
+    "AlternatingAdversarialLoss",
+    "TIGERSeparator",
+    "DENOISERS",
+    "MODELS",
+]
 
 #: registry name -> class, for :func:`neurokit.training.from_pretrained`
-MODELS = {TFMTokenEncoder.name: TFMTokenEncoder}
+MODELS = {cls.name: cls for cls in (TFMTokenEncoder, GuneySSVEPNet)}
+MODELS.update(DENOISERS)
