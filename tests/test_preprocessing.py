@@ -34,6 +34,7 @@ STEP_CASES = [
     ("interpolate_bads", {}),
     ("reject_annotated", {"pattern": "^stimulus/left"}),
     ("resample_filter", {"sfreq": 128.0, "l_freq": 1.0, "h_freq": 40.0, "line_freq": 50.0}),
+    ("brainomni_positions", {}),
 ]
 
 

@@ -21,6 +21,36 @@ def _signal(tok, b=2, c=3, seconds=5.0, seed=0):
     return torch.randn(b, c, int(seconds * tok.sfreq), generator=g)
 
 
+def _batch(tok, x, channel_mask=None):
+    """What ``tok`` encodes: the tensor, or for sensor-aware tokenizers a batch dict as
+    neurokit.corpus.collate makes (EEG electrodes on a ring 9 cm from the head centre)."""
+    if not getattr(tok, "requires_sensors", False):
+        return x if channel_mask is None else {"x": x, "channel_mask": channel_mask}
+    b, c, _ = x.shape
+    angle = torch.arange(c) * (6.283 / c)
+    ring = torch.stack([angle.cos(), angle.sin(), torch.full_like(angle, 0.3)], dim=-1) * 0.09
+    batch = {
+        "x": x,
+        "pos": ring.expand(b, c, 3),
+        "ori": torch.zeros(b, c, 3),
+        "type_id": torch.zeros(b, c, dtype=torch.long),  # eeg
+    }
+    if channel_mask is not None:
+        batch["channel_mask"] = channel_mask
+    return batch
+
+
+def _take(batch, rows):
+    if isinstance(batch, torch.Tensor):
+        return batch[rows]
+    return {k: v[rows] for k, v in batch.items()}
+
+
+def _n_streams(tok, n_channels):
+    """Streams of the tokens: one per channel, unless the tokenizer says otherwise."""
+    return getattr(tok, "n_streams", lambda c: c)(n_channels)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_presets_and_registry(name):
     cls = type(_make(name))
@@ -33,37 +63,38 @@ def test_presets_and_registry(name):
 def test_encode_shapes_dtypes_and_range(name):
     tok = _make(name).eval()
     x = _signal(tok)
-    tokens = tok.encode(x)
+    tokens = tok.encode(_batch(tok, x))
     b, s, k, n = tokens.codes.shape
     assert tokens.codes.dtype == torch.int64 and tokens.mask.dtype == torch.bool
-    assert (b, s) == (2, 3) and k == len(tokens.codebook_sizes)
+    assert (b, s) == (2, _n_streams(tok, 3)) and k == len(tokens.codebook_sizes)
     assert tokens.mask.shape == (b, s, n) and tokens.mask.all()
     assert n == tok.n_frames(x.shape[-1])
     for level, size in enumerate(tokens.codebook_sizes):
         codes = tokens.codes[:, :, level]
         assert codes.min() >= 0 and codes.max() < size
-    # frames: one per hop once the first analysis window is full
-    window_s = tok.config.get("window_s", 0.0)
-    assert n == int(round(tok.frame_rate * (x.shape[-1] / tok.sfreq - window_s))) + 1
+    # about frame_rate x duration: fewer only by the frames of one analysis window
+    duration, window_s = x.shape[-1] / tok.sfreq, tok.config.get("window_s", 0.0)
+    assert n <= round(tok.frame_rate * duration) + 1
+    assert n >= round(tok.frame_rate * (duration - window_s))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_eval_determinism_and_batch_independence(name):
     tok = _make(name).eval()
-    x = _signal(tok, b=3)
-    a, b = tok.encode(x).codes, tok.encode(x).codes
+    batch = _batch(tok, _signal(tok, b=3))
+    a, b = tok.encode(batch).codes, tok.encode(batch).codes
     assert torch.equal(a, b)
-    assert torch.equal(tok.encode(x[1:2]).codes, a[1:2])
-    assert tok.decode(tok.encode(x)).shape[:2] == (3, 3)
+    assert torch.equal(tok.encode(_take(batch, slice(1, 2))).codes, a[1:2])
+    assert tok.decode(tok.encode(batch)).shape[:2] == (3, 3)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_save_load_gives_identical_codes(name, tmp_path):
     tok = _make(name)
     tok.train()
-    tok(_signal(tok))  # one training pass moves the EMA codebook away from its initial state
+    tok(_batch(tok, _signal(tok)))  # one training pass moves the EMA codebook
     tok.eval()
-    x = _signal(tok, seed=1)
+    x = _batch(tok, _signal(tok, seed=1))
     tok.save_pretrained(tmp_path / "ckpt")
     again = Tokenizer.from_pretrained(tmp_path / "ckpt").eval()
     assert type(again) is type(tok) and again.config == tok.config
@@ -73,7 +104,7 @@ def test_save_load_gives_identical_codes(name, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_training_loss_is_finite_and_reaches_every_parameter(name):
     tok = _make(name).train()
-    out = tok(_signal(tok))
+    out = tok(_batch(tok, _signal(tok)))
     assert torch.isfinite(out.losses["loss"])
     out.losses["loss"].backward()
     missing = [n for n, p in tok.named_parameters() if p.requires_grad and
@@ -85,13 +116,16 @@ def test_training_loss_is_finite_and_reaches_every_parameter(name):
 def test_clear_errors_on_wrong_input(name):
     tok = _make(name).eval()
     with pytest.raises(InvalidParameterError, match="does not match"):
-        tok.encode(_signal(tok), sfreq=tok.sfreq + 56.0)
+        tok.encode(_batch(tok, _signal(tok)), sfreq=tok.sfreq + 56.0)
     with pytest.raises(InvalidParameterError, match=r"\[batch, channels, samples\]"):
         tok.encode(torch.zeros(10, 200))
     with pytest.raises(InvalidParameterError, match="samples"):
         tok.encode(torch.zeros(1, 1, 10))
     with pytest.raises(InvalidParameterError, match="must be a tensor"):
         tok.encode([1, 2, 3])
+    if getattr(tok, "requires_sensors", False):
+        with pytest.raises(InvalidParameterError, match="sensors"):
+            tok.encode(_signal(tok))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -99,10 +133,13 @@ def test_padded_channels_are_masked(name):
     tok = _make(name).eval()
     x = _signal(tok, b=2, c=4)
     mask = torch.tensor([[True, True, True, False], [True, True, False, False]])
-    tokens = tok.encode({"x": x, "channel_mask": mask})
-    assert torch.equal(tokens.mask[:, :, 0], mask)
+    tokens = tok.encode(_batch(tok, x, mask))
+    if getattr(tok, "stream_kind", "channels") == "channels":
+        assert torch.equal(tokens.mask[:, :, 0], mask)
+    else:  # every item has real channels, so every stream is real
+        assert tokens.mask.all()
     tok.train()
-    out = tok({"x": x, "channel_mask": mask})
+    out = tok(_batch(tok, x, mask))
     assert torch.isfinite(out.losses["loss"])
 
 
@@ -117,6 +154,13 @@ def test_tfm_channels_are_tokenized_independently():
         a, b = tok.encode(x).codes, tok.encode(y).codes
         others = [i for i in range(5) if i != ch]
         assert torch.equal(a[:, others], b[:, others])
+
+
+def test_tfm_frames_are_one_per_hop_once_the_window_is_full():
+    tok = _make("tfm").eval()
+    x = _signal(tok)
+    n = tok.encode(x).codes.shape[-1]
+    assert n == int(round(tok.frame_rate * (x.shape[-1] / tok.sfreq - tok.config["window_s"]))) + 1
 
 
 def test_tfm_matches_the_reference_configuration():

@@ -34,7 +34,7 @@ def register_step(name: str) -> Callable:
 
 def list_steps() -> dict:
     """``{name: {option: default or None}}`` for every registered step."""
-    from . import steps  # noqa: F401  (registers the built-in steps)
+    from . import brainomni, steps  # noqa: F401  (registers the built-in steps)
 
     return {
         name: {
@@ -46,7 +46,7 @@ def list_steps() -> dict:
 
 
 def get_step(name: str) -> Callable:
-    from . import steps  # noqa: F401
+    from . import brainomni, steps  # noqa: F401
 
     if name not in _STEPS:
         raise InvalidParameterError(

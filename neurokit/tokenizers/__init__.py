@@ -23,6 +23,7 @@ __all__ = [
     "list_tokenizers",
     "register_tokenizer",
     "TFMTokenizer",
+    "BrainTokenizer",
 ]
 
 
@@ -31,4 +32,8 @@ def __getattr__(name):
         from .tfm import TFMTokenizer
 
         return TFMTokenizer
+    if name == "BrainTokenizer":
+        from .brain import BrainTokenizer
+
+        return BrainTokenizer
     raise AttributeError(f"module 'neurokit.tokenizers' has no attribute {name!r}")

@@ -187,7 +187,7 @@ def register_tokenizer(cls):
 
 
 def _load_builtin():
-    from . import tfm  # noqa: F401
+    from . import brain, tfm  # noqa: F401
 
 
 def list_tokenizers() -> dict:
