@@ -18,7 +18,7 @@ __all__ = ["io", "errors", "sensors", "Recording", "SensorTable", "__version__"]
 
 
 def __getattr__(name):
-    if name in ("io", "errors", "sensors", "recording", "cli", "viz"):
+    if name in ("io", "errors", "sensors", "recording", "cli", "viz", "artifacts", "decoding"):
         return importlib.import_module(f"neurokit.{name}")
     if name == "Recording":
         from .recording import Recording

@@ -17,7 +17,7 @@ def test_recipe_folders_hold_no_python():
 
 def test_import_neurokit_io_does_not_import_torch():
     code = (
-        "import sys, neurokit, neurokit.io, neurokit.sensors, neurokit.errors; "
+        "import sys, neurokit, neurokit.io, neurokit.sensors, neurokit.errors, neurokit.artifacts; "
         "rec = neurokit.io.synthetic('eeg', n_channels=2, duration_s=1.0); "
         "bad = [m for m in ('torch', 'braindecode') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
