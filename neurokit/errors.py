@@ -23,6 +23,7 @@ __all__ = [
     "NoSignalError",
     "MissingDependencyError",
     "InvalidParameterError",
+    "DatasetNotFoundError",
     "RecordingWarning",
 ]
 
@@ -61,6 +62,10 @@ class NoSignalError(RecordingError):
 
 class MissingDependencyError(NeurokitError, ImportError):
     """An optional package needed by a reader or feature is not installed."""
+
+
+class DatasetNotFoundError(RecordingError, FileNotFoundError):
+    """The folder or a file of a public dataset is not where the user said it is."""
 
 
 class InvalidParameterError(NeurokitError, ValueError):

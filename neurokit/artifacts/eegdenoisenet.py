@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidParameterError, NeurokitError
+from ..errors import DatasetNotFoundError, InvalidParameterError
 
 __all__ = [
     "ArtifactEpochs",
@@ -71,10 +71,6 @@ FILE_STEMS = {
     256: {"eeg": "EEG_all_epochs", "eog": "EOG_all_epochs", "emg": "EMG_all_epochs"},
     512: {"eeg": "EEG_all_epochs_512hz", "emg": "EMG_all_epochs_512hz"},
 }
-
-
-class DatasetNotFoundError(NeurokitError, FileNotFoundError):
-    """Files of a public dataset are not where the user said they are."""
 
 
 @dataclass
