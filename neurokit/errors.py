@@ -65,7 +65,15 @@ class MissingDependencyError(NeurokitError, ImportError):
 
 
 class DatasetNotFoundError(RecordingError, FileNotFoundError):
-    """The folder or a file of a public dataset is not where the user said it is."""
+    """The folder or a file of a public dataset is not where the user said it is.
+
+    Raised as ``DatasetNotFoundError(path, cause)`` or with a single message.
+    """
+
+    def __init__(self, path, cause: str | None = None):
+        if cause is None:
+            path, cause = None, str(path)
+        super().__init__(path, cause)
 
 
 class InvalidParameterError(NeurokitError, ValueError):
