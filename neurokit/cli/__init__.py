@@ -14,7 +14,7 @@ import traceback
 
 from .. import __version__
 
-COMMANDS = ("info", "preprocess", "train", "tokenize", "demo")
+COMMANDS = ("info", "preprocess", "train", "tokenize", "ssvep", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

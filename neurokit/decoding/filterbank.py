@@ -32,6 +32,12 @@ def filter_bank_weights(n_bands: int, a: float = 1.25, b: float = 0.25) -> np.nd
     return m ** (-float(a)) + float(b)
 
 
+def _default_padlen(sos: np.ndarray) -> int:
+    """The edge padding :func:`scipy.signal.sosfiltfilt` uses by default."""
+    n_zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    return 3 * (2 * len(sos) + 1 - n_zeros)
+
+
 def _check_band(band, nyquist: float, what: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in band)
@@ -141,4 +147,12 @@ class FilterBank:
     def apply(self, X, axis: int = -1) -> np.ndarray:
         """Zero-phase filter ``X`` through every sub-band; returns ``[n_bands, *X.shape]``."""
         X = np.asarray(X, dtype=float)
-        return np.stack([signal.sosfiltfilt(sos, X, axis=axis) for sos in self.sos])
+        n = X.shape[axis]
+        # scipy's default edge padding (3 x filter length) can exceed a short window (0.2 s
+        # at 250 Hz): pad by at most the window length minus one sample then
+        return np.stack(
+            [
+                signal.sosfiltfilt(sos, X, axis=axis, padlen=min(_default_padlen(sos), n - 1))
+                for sos in self.sos
+            ]
+        )
