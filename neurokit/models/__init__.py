@@ -5,6 +5,8 @@
 """
 
 from .atat import ATAT, AlternatingAdversarialLoss
+from .brainomni import BrainOmni
+from .brainomni_heads import BrainOmniClassifier
 from .denoise import DENOISERS, FCNN, RNNLSTM, BaseDenoiser, ComplexCNN, NovelCNN, SimpleCNN
 from .ssvep import GuneySSVEPClassifier, GuneySSVEPNet, subband_stack
 from .tfm_encoder import TFMTokenEncoder
@@ -12,6 +14,8 @@ from .tiger_separator import TIGERSeparator
 
 __all__ = [
     "TFMTokenEncoder",
+    "BrainOmni",
+    "BrainOmniClassifier",
     "GuneySSVEPNet",
     "GuneySSVEPClassifier",
     "subband_stack",
@@ -29,5 +33,8 @@ __all__ = [
 ]
 
 #: registry name -> class, for :func:`neurokit.training.from_pretrained`
-MODELS = {cls.name: cls for cls in (TFMTokenEncoder, GuneySSVEPNet)}
+MODELS = {
+    cls.name: cls
+    for cls in (TFMTokenEncoder, GuneySSVEPNet, BrainOmni, BrainOmniClassifier)
+}
 MODELS.update(DENOISERS)
