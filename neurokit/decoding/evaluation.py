@@ -69,6 +69,9 @@ def make_method(name: str, data, *, deep_epochs: int = 100, random_state: int = 
     labels, stim_freqs, rest = _stimulus(data)
     sfreq = float(data.sfreq)
     fb = 5 if sfreq / 2 > 5 * 8 + 10 else 3
+    # the template methods band-pass every trial through the first sub-band of the filter bank
+    # (as Nakanishi et al.'s TRCA code does with one band); fb* variants use all sub-bands
+    one = 1
     if name == "cca":
         return cca.CCA(list(stim_freqs), sfreq=sfreq, classes=list(labels), rest_label=rest)
     if name == "fbcca":
@@ -78,13 +81,15 @@ def make_method(name: str, data, *, deep_epochs: int = 100, random_state: int = 
     if name == "ecca":
         return cca.ExtendedCCA(list(stim_freqs), sfreq=sfreq, classes=list(labels), rest_label=rest)
     if name == "msetcca":
-        return cca.MsetCCA(sfreq=sfreq)
+        return cca.MsetCCA(sfreq=sfreq, n_bands=one)
     if name in ("trca", "etrca", "fbtrca", "fbetrca"):
         return trca.TRCA(
-            ensemble="etrca" in name, n_bands=fb if name.startswith("fb") else None, sfreq=sfreq
+            ensemble="etrca" in name, n_bands=fb if name.startswith("fb") else one, sfreq=sfreq
         )
     if name == "tdca":
-        return trca.TDCA(list(stim_freqs), sfreq=sfreq, classes=list(labels), rest_label=rest)
+        return trca.TDCA(
+            list(stim_freqs), sfreq=sfreq, classes=list(labels), rest_label=rest, n_bands=one
+        )
     if name == "riemann":
         return riemann.SSVEPRiemann(list(stim_freqs), sfreq=sfreq)
     if name == "guney":
