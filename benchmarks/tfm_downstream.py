@@ -2,8 +2,11 @@
 
 Data: the shared SSVEP recordings (``shared/data/ssvep``, Kalunga et al. 2016: 8 occipital EEG
 channels at 256 Hz, 5 s trials labelled rest / 13 / 17 / 21 Hz, 8 subjects), built into a
-temporary corpus with the ``kalunga2016_ssvep`` recipe plus the TFM input convention: a
-``resample: {sfreq: 200.0}`` step and ``scale: {method: quantile, q: 0.95}``.
+temporary corpus with the ``kalunga2016_ssvep`` recipe plus a ``resample: {sfreq: 200.0}`` step
+and ``scale: {method: quantile, q: 0.95}`` per recording. Then, as the TFM-Tokenizer reference
+data loaders do, every 5 s window (trial or unlabelled window) is divided channel by channel by
+the 0.95 quantile of its own absolute values (``--scale recording`` skips this). Both models get
+the same windows.
 
 Split: subject-wise with :meth:`neurokit.corpus.Corpus.split`, fractions (0.75, 0, 0.25) (six
 training subjects, two test subjects). Subjects 03 and 07 share one identical recording, so
@@ -15,8 +18,13 @@ Pipeline (all on the training subjects but the final scoring):
 
 1. a tiny TFM-Tokenizer (``create_tokenizer("tfm", preset="tiny")``) trained with the neurokit
    Trainer on 5 s windows cut every 2.5 s from the whole training recordings (unlabelled,
-   pauses included);
-2. every window tokenized (``[8 channels, 9 tokens]`` per 5 s window);
+   pauses included). The ``tiny`` preset standardizes each frequency bin of the spectrum and
+   keeps its codebook in use (k-means start, dead-code replacement); ``--tokenizer reference``
+   trains the same sizes with the reference's options instead, whose codebook collapses at
+   this budget (see :mod:`neurokit.tokenizers.tfm`);
+2. every window tokenized (``[8 channels, 9 tokens]`` per 5 s window); the codebook
+   perplexity and the number of codes used on the trials, and the mean pairwise cosine of the
+   latents before quantization, are printed on stderr and added to the first JSON line;
 3. a :class:`neurokit.models.TFMTokenEncoder` (``tiny`` preset, token embedding copied from the
    tokenizer's codebook) pretrained by masked-token prediction on the unlabelled windows;
 4. fine-tuned on the labelled training trials (4 classes, label smoothing 0.1), scored on the
@@ -31,9 +39,10 @@ f1_weighted, roc_auc, seconds of training) and a last line comparing the balance
 (ours / peer). Seeded; CPU only; ``--threads 1`` by default because these models are small and
 a single thread is fastest on a busy two-core machine.
 
-On an idle two-core machine the full run takes about 4 min, ``--quick`` about 40 s.
+On an idle two-core machine the full run takes about 5 min, ``--quick`` about 1 min.
 
     python benchmarks/tfm_downstream.py [--quick] [--seed 0] [--threads 1] [--peer shallow|eegnet]
+        [--tokenizer tiny|reference] [--scale window|recording]
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ import torch.nn.functional as F
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ssvep"
 PAIR = ("03", "07")  # subjects sharing a recording
 FRACTIONS = (0.75, 0.0, 0.25)
+#: the tiny sizes with the reference's training options (``--tokenizer reference``)
+REFERENCE_OPTIONS = dict(spectrum_norm="none", kmeans_init=False, dead_code_threshold=0.0)
 BUDGETS = {  # optimizer steps and batch sizes of each stage
     "full": dict(tok_steps=400, tok_batch=8, stride_s=2.5, mtp_steps=800, mtp_batch=64,
                  sup_steps=600, sup_batch=32),
@@ -111,6 +122,30 @@ def stack(dataset, batch=64):
     return torch.cat(xs), torch.cat(ys)
 
 
+def window_scale(x, q=0.95):
+    """Each window ``[c, t]`` divided, channel by channel, by the ``q`` quantile of ``|x|``."""
+    return x / (torch.quantile(x.abs(), q, dim=-1, keepdim=True) + 1e-8)
+
+
+@torch.no_grad()
+def code_stats(tok, codes, x, n_pairs=2000) -> dict:
+    """Perplexity and number of the codes used, mean pairwise cosine of the latents."""
+    counts = torch.bincount(codes.flatten(), minlength=tok.codebook_sizes[0]).double()
+    probs = counts / counts.sum()
+    perplexity = torch.exp(-(probs * probs.clamp_min(1e-12).log()).sum()).item()
+    tok.eval()
+    out = tok(x[:64])  # eval forward: one unmasked pass
+    lat = torch.nn.functional.normalize(out.latents.reshape(-1, out.latents.shape[-1]), dim=-1)
+    lat = lat[torch.randperm(len(lat), generator=torch.Generator().manual_seed(0))[:n_pairs]]
+    cos = lat @ lat.T
+    off = cos[~torch.eye(len(lat), dtype=torch.bool)]
+    return {
+        "tokenizer_perplexity": round(perplexity, 2),
+        "codes_used": int((counts > 0).sum()),
+        "latent_cosine": round(off.mean().item(), 3),
+    }
+
+
 @torch.no_grad()
 def tokenize(tok, x, batch=64):
     tok.eval()
@@ -146,11 +181,12 @@ def supervised(model, inputs, labels, out_dir, budget, seed, smoothing=0.0, mode
     return time.perf_counter() - t0
 
 
-def report(name, labels, probs, seconds) -> dict:
+def report(name, labels, probs, seconds, **extra) -> dict:
     from neurokit.metrics import classification_report
 
     row = {"name": name, **classification_report(labels.numpy(), probs.argmax(1), probs)}
     row["seconds"] = round(seconds, 1)
+    row.update(extra)
     print(json.dumps(row), flush=True)
     return row
 
@@ -163,6 +199,14 @@ def main(argv=None) -> list:
     parser.add_argument("--jobs", type=int, default=2, help="corpus build processes")
     parser.add_argument("--data", default=str(DATA), help="the shared SSVEP folder")
     parser.add_argument("--peer", choices=("shallow", "eegnet"), default="shallow")
+    parser.add_argument(
+        "--tokenizer", choices=("tiny", "reference"), default="tiny",
+        help="tiny preset, or its sizes with the reference's options (collapses)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale", choices=("window", "recording"), default="window",
+        help="quantile scaling per 5 s window (reference) or per recording only",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     torch.set_num_threads(args.threads)
@@ -189,27 +233,33 @@ def main(argv=None) -> list:
         unlabeled = CorpusDataset(
             corpus, window_s=5.0, stride_s=budget["stride_s"], split="train", **split
         )
+        x_unlabeled, _ = stack(unlabeled)
+        if args.scale == "window":
+            x_train, x_test, x_unlabeled = map(window_scale, (x_train, x_test, x_unlabeled))
         log(f"trials: train {tuple(x_train.shape)}, test {tuple(x_test.shape)}; "
-            f"unlabelled train windows {len(unlabeled)}")  # fmt: skip
+            f"unlabelled train windows {len(x_unlabeled)}")  # fmt: skip
 
         # 1. tokenizer
         t0 = time.perf_counter()
-        tok = create_tokenizer("tfm", preset="tiny")
+        options = REFERENCE_OPTIONS if args.tokenizer == "reference" else {}
+        tok = create_tokenizer("tfm", preset="tiny", **options)
         config = trainer_config(
             tmp / "tok", budget["tok_steps"], budget["tok_batch"], args.seed,
             lr=1e-3, weight_decay=1e-5, betas=(0.9, 0.99),
         )  # fmt: skip
-        history = Trainer(tok, unlabeled, config=config, loss_fn=lambda m, b: m(b).losses).fit()
+        history = Trainer(
+            tok, torch.utils.data.TensorDataset(x_unlabeled), config=config,
+            loss_fn=lambda m, b: m(b[0]).losses,
+        ).fit()  # fmt: skip
         log(f"tokenizer: {time.perf_counter() - t0:.0f} s, last record {history[-1]}")
 
         # 2. tokens
         t0 = time.perf_counter()
-        x_unlabeled, _ = stack(unlabeled)
         c_unlabeled = tokenize(tok, x_unlabeled)
         c_train, c_test = tokenize(tok, x_train), tokenize(tok, x_test)
-        used = len(torch.unique(torch.cat([c_train.flatten(), c_test.flatten()])))
-        log(f"tokens {tuple(c_train.shape[1:])} per trial, {used} codes used, "
-            f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+        stats = code_stats(tok, torch.cat([c_train, c_test]), x_train)
+        log(f"tokens {tuple(c_train.shape[1:])} per trial, {time.perf_counter() - t0:.0f} s; "
+            f"on the trials: {stats}")  # fmt: skip
 
         # 3. masked-token pretraining, 4. fine-tuning
         t0 = time.perf_counter()
@@ -229,7 +279,7 @@ def main(argv=None) -> list:
         log(f"masked-token pretraining: last record {history[-1]}")
         seconds = time.perf_counter() - t0
         seconds += supervised(enc, c_train, y_train, tmp / "ft", budget, args.seed, 0.1)
-        rows.append(report("tfm_tokens_encoder", y_test, predict(enc, c_test), seconds))
+        rows.append(report("tfm_tokens_encoder", y_test, predict(enc, c_test), seconds, **stats))
 
         # peer: a braindecode model on the raw trials
         torch.manual_seed(args.seed)

@@ -71,7 +71,9 @@ def test_demo_writes_its_figure(tmp_path, capsys):
     assert "tokens       tfm-" in out and "codes used, perplexity" in out
     assert (tmp_path / "out" / "tokens.png").read_bytes()[:4] == b"\x89PNG"
     corpus = tmp_path / "out" / "corpus"
-    assert (corpus / "manifest.sqlite").exists() and len(list((corpus / "arrays").glob("*.npy"))) >= 3
+    assert (corpus / "manifest.sqlite").exists() and len(
+        list((corpus / "arrays").glob("*.npy"))
+    ) >= 3
 
 
 def test_missing_command_is_a_usage_error(capsys):

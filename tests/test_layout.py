@@ -40,5 +40,6 @@ def test_only_sensor_table_reads_channel_locations():
     # synthetic.py only *writes* the geometry it invents
     assert {p.name for p in hits} <= {"synthetic.py"}
     text = (REPO / "neurokit" / "io" / "synthetic.py").read_text()
-    assert all(line.strip().startswith('ch["loc"][:] =') for line in text.splitlines()
-               if '["loc"]' in line)
+    assert all(
+        line.strip().startswith('ch["loc"][:] =') for line in text.splitlines() if '["loc"]' in line
+    )

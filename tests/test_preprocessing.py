@@ -183,11 +183,14 @@ def test_pipeline_equals_steps_in_sequence(eeg):
 def test_fused_resample_filter_equals_the_chain_of_steps():
     """One FFT pass == MNE's resample (fft) -> band-pass -> notch, away from the edges."""
     rec = nio.synthetic("eeg", n_channels=8, duration_s=60.0, sfreq=160.0, seed=4)
-    chain = Pipeline([("resample", {"sfreq": 200.0, "method": "fft"}),
-                      ("bandpass", {"l_freq": 0.5, "h_freq": 45.0}),
-                      ("notch", {"line_freq": 60.0})])(rec)
-    fused = apply_step(rec, "resample_filter", sfreq=200.0, l_freq=0.5, h_freq=45.0,
-                       line_freq=60.0)
+    chain = Pipeline(
+        [
+            ("resample", {"sfreq": 200.0, "method": "fft"}),
+            ("bandpass", {"l_freq": 0.5, "h_freq": 45.0}),
+            ("notch", {"line_freq": 60.0}),
+        ]
+    )(rec)
+    fused = apply_step(rec, "resample_filter", sfreq=200.0, l_freq=0.5, h_freq=45.0, line_freq=60.0)
     a, b = chain.get_data(picks="eeg"), fused.get_data(picks="eeg")
     edge = 3000  # about one filter length at 200 Hz on each side
     assert np.abs(a - b)[:, edge:-edge].max() < 1e-6 * np.abs(a).max()
@@ -200,8 +203,12 @@ def test_fused_filtering_without_resampling_is_exactly_mne():
     mne_out = rec.raw.copy().filter(1.0, 30.0, picks="eeg", verbose="error")
     mne_out.notch_filter([50.0, 100.0], picks="eeg", verbose="error")
     fused = apply_step(rec, "resample_filter", l_freq=1.0, h_freq=30.0, line_freq=50.0)
-    np.testing.assert_allclose(fused.get_data(picks="eeg"), mne_out.get_data(picks="eeg"),
-                               rtol=0, atol=1e-12 * np.abs(mne_out.get_data()).max())
+    np.testing.assert_allclose(
+        fused.get_data(picks="eeg"),
+        mne_out.get_data(picks="eeg"),
+        rtol=0,
+        atol=1e-12 * np.abs(mne_out.get_data()).max(),
+    )
 
 
 def test_spectral_resampling_of_tones_is_accurate():
@@ -222,8 +229,13 @@ def test_fused_step_keeps_stim_events():
     raw = rec.raw.copy()
     stim = np.zeros((1, raw.n_times))
     stim[0, [300, 301, 1500]] = [3, 3, 7]
-    raw.add_channels([mne.io.RawArray(stim, mne.create_info(["STI"], raw.info["sfreq"], "stim"),
-                                      verbose="error")])
+    raw.add_channels(
+        [
+            mne.io.RawArray(
+                stim, mne.create_info(["STI"], raw.info["sfreq"], "stim"), verbose="error"
+            )
+        ]
+    )
     out = apply_step(nio.normalize(raw, montage=None), "resample_filter", sfreq=64.0)
     codes = out.get_data(picks=["STI"])[0]
     assert sorted(set(codes[codes > 0])) == [3.0, 7.0]

@@ -16,9 +16,19 @@ from neurokit.preprocessing import Pipeline
 from neurokit.tokenizers import Tokenizer
 from neurokit.tokenizers.pipeline import load_recipe, tokenize_corpus, train_tokenizer
 
-RECIPE = {"name": "t", "tokenizer": "tfm", "preset": "tiny", "data": {"window_s": 2.0},
-          "train": {"max_steps": 3, "batch_size": 2, "checkpoint_every": 2, "log_every": 1,
-                    "tensorboard": False}}
+RECIPE = {
+    "name": "t",
+    "tokenizer": "tfm",
+    "preset": "tiny",
+    "data": {"window_s": 2.0},
+    "train": {
+        "max_steps": 3,
+        "batch_size": 2,
+        "checkpoint_every": 2,
+        "log_every": 1,
+        "tensorboard": False,
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +37,9 @@ def corpus(tmp_path_factory):
     for i in range(2):
         rec = nio.synthetic("eeg", n_channels=3, duration_s=8.0, sfreq=200.0, seed=i)
         rec.raw.save(root / f"sub-{i:02d}_raw.fif", verbose="error")
-    pipe = Pipeline.from_dict({"name": "c", "steps": [{"scale": {"method": "zscore"}}],
-                               "windows": {"length_s": 2.0}})
+    pipe = Pipeline.from_dict(
+        {"name": "c", "steps": [{"scale": {"method": "zscore"}}], "windows": {"length_s": 2.0}}
+    )
     build_corpus([root], pipe, root / "corpus", quiet=True)
     return root / "corpus"
 
@@ -36,8 +47,22 @@ def corpus(tmp_path_factory):
 def test_train_tokenize_and_info(corpus, tmp_path, capsys):
     recipe = tmp_path / "tfm_test.yaml"
     recipe.write_text(yaml.safe_dump(RECIPE))
-    assert main(["train", "tokenizer", "--recipe", str(recipe), "--corpus", str(corpus),
-                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "tokenizer",
+                "--recipe",
+                str(recipe),
+                "--corpus",
+                str(corpus),
+                "--out",
+                str(tmp_path / "run"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
     assert (tmp_path / "run" / "metrics.csv").exists()
     assert main(["tokenize", str(tmp_path / "run"), str(corpus), "--quiet"]) == 0

@@ -107,8 +107,11 @@ def test_training_loss_is_finite_and_reaches_every_parameter(name):
     out = tok(_batch(tok, _signal(tok)))
     assert torch.isfinite(out.losses["loss"])
     out.losses["loss"].backward()
-    missing = [n for n, p in tok.named_parameters() if p.requires_grad and
-               (p.grad is None or not torch.isfinite(p.grad).all())]
+    missing = [
+        n
+        for n, p in tok.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.isfinite(p.grad).all())
+    ]
     assert not missing, f"no gradient for {missing}"
 
 
@@ -182,3 +185,86 @@ def test_tfm_training_masks_are_complementary():
     assert ((kept != 0) & (rest != 0)).sum() == 0
     frac = (kept != 0).float().mean().item()
     assert 0.15 < frac < 0.4  # about half of the bands x half of the frames kept
+
+
+# ---------------------------------------------------------------- TFM short-run options
+REFERENCE_OPTIONS = dict(spectrum_norm="none", kmeans_init=False, dead_code_threshold=0.0)
+
+
+def _levels_and_tones(n, seed):
+    """Brown noise plus one random tone per channel, each window scaled by 1-20x: a
+    broadband level that varies a lot between windows, as in real EEG."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(1000) / 200.0
+    x = torch.cumsum(torch.randn(n, 4, 1000, generator=g), -1) * 0.05
+    x = x - x.mean(-1, keepdim=True)
+    freq = torch.randint(5, 40, (n, 4, 1), generator=g).float()
+    x = x + torch.sin(2 * torch.pi * freq * t) * torch.rand(n, 4, 1, generator=g)
+    return x * torch.rand(n, 1, 1, generator=g).mul(3).exp()
+
+
+def _short_run(steps=30, **options):
+    """Mean pairwise cosine of the latents and codes used after a short training run."""
+    torch.manual_seed(0)
+    tok = create_tokenizer("tfm", preset="tiny", **options)
+    opt = torch.optim.AdamW(tok.parameters(), lr=1e-3)
+    for step in range(steps):
+        loss = tok(_levels_and_tones(4, step)).losses["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        out = tok.eval()(_levels_and_tones(8, 999))
+    lat = torch.nn.functional.normalize(out.latents.reshape(-1, out.latents.shape[-1]), dim=-1)
+    return (lat @ lat.T).mean().item(), len(out.tokens.codes.unique())
+
+
+def test_tfm_tiny_preset_does_not_collapse_where_the_reference_options_do():
+    """30 steps on signals whose level varies between windows: with the reference options the
+    latents line up and a handful of codes remain; the tiny preset keeps both spread."""
+    ref_cos, ref_used = _short_run(**REFERENCE_OPTIONS)
+    cos, used = _short_run()
+    assert ref_cos > 0.6 and ref_used <= 10
+    assert cos < 0.35 and used >= 30
+
+
+def test_tfm_defaults_follow_the_reference_and_tiny_turns_the_fixes_on():
+    base = create_tokenizer("tfm", preset="base")
+    assert base.config["spectrum_norm"] == "none" and not hasattr(base, "spec_mean")
+    assert not base.quantizer.kmeans_init and base.quantizer.dead_code_threshold == 0.0
+    tiny = _make("tfm")
+    assert tiny.config["spectrum_norm"] == "bin" and tiny.quantizer.kmeans_init
+    assert tiny.quantizer.dead_code_threshold > 0
+    with pytest.raises(InvalidParameterError, match="spectrum_norm='db'.*allowed"):
+        create_tokenizer("tfm", preset="tiny", spectrum_norm="db")
+
+
+@pytest.mark.parametrize("norm", ["bin", "log-bin"])
+def test_tfm_spectrum_statistics_come_from_the_first_training_batch(norm):
+    torch.manual_seed(0)
+    tok = create_tokenizer("tfm", preset="tiny", spectrum_norm=norm)
+    x = _signal(tok, b=2, c=4) * torch.tensor([1.0, 3.0, 0.5, 100.0])[:, None]
+    mask = torch.tensor([[True, True, True, False], [True, True, True, False]])
+    raw = x.reshape(8, -1)
+    eval_spec = tok.eval()._spectrum(raw)  # not fitted yet: eval leaves it unchanged
+    assert not bool(tok.spec_fitted)
+    assert torch.allclose(eval_spec, tok.stft(raw) if norm == "bin" else tok.stft(raw).log1p())
+    tok.train()(_batch(tok, x, mask))
+    assert bool(tok.spec_fitted)
+    valid = mask.reshape(8)
+    spec = tok.eval()._spectrum(raw[valid])  # padded channel (x100) left out of the fit
+    frames = spec.transpose(1, 2).reshape(-1, tok.n_freq)
+    assert frames.mean(0).abs().max() < 1e-4 and (frames.std(0) - 1).abs().max() < 1e-3
+    fitted = tok.spec_mean.clone()
+    tok.train()(_batch(tok, x * 7.0))  # later batches change nothing
+    assert torch.equal(tok.spec_mean, fitted)
+    # decode and forward give magnitudes again
+    tok.eval()
+    assert torch.allclose(tok._magnitude(tok._spectrum(raw)), tok.stft(raw), atol=1e-4)
+    tokens = tok.encode(x)
+    assert torch.allclose(
+        tok.decode(tokens).reshape(8, tok.n_freq, -1),
+        tok._magnitude(tok._decode(tok.quantizer.decode(tokens.codes[:, :, 0].reshape(8, -1)))),
+        atol=1e-6,
+    )
+    assert torch.allclose(tok(x).recon, tok.decode(tokens), atol=1e-5)

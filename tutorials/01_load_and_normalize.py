@@ -85,8 +85,11 @@ if not data.exists():
 if data.exists():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RecordingWarning)
-        for rel in ("loaders/fif/sample_audvis_trunc_raw_sss.fif", "loaders/ieeg/sample_seeg.edf",
-                    "loaders/broken/test_utf8_annotations.edf"):
+        for rel in (
+            "loaders/fif/sample_audvis_trunc_raw_sss.fif",
+            "loaders/ieeg/sample_seeg.edf",
+            "loaders/broken/test_utf8_annotations.edf",
+        ):
             real = neurokit.io.load(data / rel)
             print(real, "| positions:", int(real.sensors.has_position.sum()))
     for w in caught:

@@ -41,14 +41,18 @@ for i, kind in enumerate(["eeg", "eeg", "meg", "seeg"]):
 # `tfm_tcp_200hz`, `brainomni_256hz`); the same structure can be given as a dict.
 
 # %%
-pipe = Pipeline.from_dict({
-    "name": "tutorial",
-    "steps": [{"pick_types": {"types": ["eeg", "seeg", "mag", "grad"]}},
-              {"bandpass": {"l_freq": 1.0, "h_freq": 40.0}},
-              {"resample": {"sfreq": 128.0}},
-              {"scale": {"method": "zscore"}}],
-    "windows": {"length_s": 4.0, "stride_s": 2.0},
-})
+pipe = Pipeline.from_dict(
+    {
+        "name": "tutorial",
+        "steps": [
+            {"pick_types": {"types": ["eeg", "seeg", "mag", "grad"]}},
+            {"bandpass": {"l_freq": 1.0, "h_freq": 40.0}},
+            {"resample": {"sfreq": 128.0}},
+            {"scale": {"method": "zscore"}},
+        ],
+        "windows": {"length_s": 4.0, "stride_s": 2.0},
+    }
+)
 print(pipe)
 
 # %% [markdown]
@@ -71,8 +75,14 @@ with warnings.catch_warnings():
 # %%
 corpus = Corpus(out)
 info = corpus.info()
-print(info["recordings"], "recordings,", info["windows"]["total"], "windows,",
-      f"{info['hours']['total']:.3f} h; failures:", [f["reason"] for f in info["failures"]])
+print(
+    info["recordings"],
+    "recordings,",
+    info["windows"]["total"],
+    "windows,",
+    f"{info['hours']['total']:.3f} h; failures:",
+    [f["reason"] for f in info["failures"]],
+)
 x = corpus.read(0, 0, 512)  # float32 (channels, samples), from the memory map
 print(x.shape, x.dtype, corpus.sensors(0))
 print("subject-wise split:", corpus.split(fractions=(0.5, 0.25, 0.25), seed=0))
@@ -89,8 +99,9 @@ from torch.utils.data import DataLoader  # noqa: E402
 from neurokit.corpus import BucketBatchSampler, CorpusDataset, collate  # noqa: E402
 
 dataset = CorpusDataset(out)
-loader = DataLoader(dataset, batch_sampler=BucketBatchSampler(dataset, batch_size=8, seed=0),
-                    collate_fn=collate)
+loader = DataLoader(
+    dataset, batch_sampler=BucketBatchSampler(dataset, batch_size=8, seed=0), collate_fn=collate
+)
 batch = next(iter(loader))
 print({k: tuple(v.shape) for k, v in batch.items()})
 assert np.isfinite(batch["x"].numpy()).all()

@@ -33,13 +33,17 @@ workdir = Path(tempfile.mkdtemp(prefix="neurokit-tfm-"))
 for i in range(3):
     rec = neurokit.io.synthetic("eeg", n_channels=8, duration_s=30.0, seed=i)
     rec.raw.save(workdir / f"sub-{i:02d}_raw.fif", verbose="error")
-pipe = Pipeline.from_dict({
-    "name": "tfm_input",
-    "steps": [{"pick_types": {"types": ["eeg"]}},
-              {"resample_filter": {"sfreq": 200.0, "l_freq": 0.5, "h_freq": 75.0}},
-              {"scale": {"method": "quantile", "q": 0.95, "window_s": 5.0}}],
-    "windows": {"length_s": 5.0},
-})
+pipe = Pipeline.from_dict(
+    {
+        "name": "tfm_input",
+        "steps": [
+            {"pick_types": {"types": ["eeg"]}},
+            {"resample_filter": {"sfreq": 200.0, "l_freq": 0.5, "h_freq": 75.0}},
+            {"scale": {"method": "quantile", "q": 0.95, "window_s": 5.0}},
+        ],
+        "windows": {"length_s": 5.0},
+    }
+)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     build_corpus([workdir], pipe, workdir / "corpus", quiet=True)
@@ -64,15 +68,26 @@ print(tokens.codes.shape, "frame rate", tokens.frame_rate, "Hz; codebook", token
 # `neurokit tokenize RUN DIR`.
 
 # %%
-recipe = {"name": "tutorial_tfm", "tokenizer": "tfm", "preset": "tiny",
-          "data": {"window_s": 5.0},
-          "train": {"max_steps": 15, "batch_size": 4, "warmup_steps": 2, "checkpoint_every": 0,
-                    "log_every": 5, "tensorboard": False}}
+recipe = {
+    "name": "tutorial_tfm",
+    "tokenizer": "tfm",
+    "preset": "tiny",
+    "data": {"window_s": 5.0},
+    "train": {
+        "max_steps": 15,
+        "batch_size": 4,
+        "warmup_steps": 2,
+        "checkpoint_every": 0,
+        "log_every": 5,
+        "tensorboard": False,
+    },
+}
 model_dir = train_tokenizer(recipe, workdir / "corpus", workdir / "run", progress=False)
 print(tokenize_corpus(model_dir, workdir / "corpus", progress=False))
 stats = Corpus(workdir / "corpus").info()["tokens"][0]
-print({k: stats[k] for k in ("tokenizer", "recordings", "streams", "token_rate_hz")},
-      stats["levels"])
+print(
+    {k: stats[k] for k in ("tokenizer", "recordings", "streams", "token_rate_hz")}, stats["levels"]
+)
 
 # %% [markdown]
 # ## Decode: tokens back to a magnitude spectrum

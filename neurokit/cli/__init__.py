@@ -14,7 +14,7 @@ import traceback
 
 from .. import __version__
 
-COMMANDS = ("info", "preprocess", "train", "tokenize", "ssvep", "demo")
+COMMANDS = ("info", "preprocess", "train", "tokenize", "ssvep", "denoise", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""``neurokit info PATH [--json]``: summary of a recording."""
+"""``neurokit info PATH [--json]``: summary of a recording, or of a corpus (with the codebook
+usage and perplexity of each quantizer level of every token set written into it)."""
 
 from __future__ import annotations
 
@@ -67,17 +68,27 @@ def format_corpus(s: dict) -> str:
         f"  failures     {len(s['failures'])}",
     ]
     lines += [f"    {f['source']}: {f['reason']}" for f in s["failures"]]
+    lines += format_tokens(s)
+    return "\n".join(lines)
+
+
+def format_tokens(s: dict) -> list:
+    """Lines about the token sets of a corpus summary: per set, its windows, streams and
+    levels, then per quantizer level the codebook usage and perplexity."""
+    lines = []
     for t in s.get("tokens", []):
+        kind = "manifest windows" if t.get("windows") == "manifest" else "fixed windows"
         lines.append(
             f"  tokens       {t['tokenizer']}: {t['recordings']} recordings, "
-            f"{t['streams']} streams, {t['token_rate_hz']:g} tokens/s per stream"
+            f"{t.get('n_windows', 0)} {kind}, {t['streams']} streams x "
+            f"{len(t['levels'])} levels, {t['token_rate_hz']:g} tokens/s per stream"
         )
         lines += [
             f"    level {lv['level']}: {lv['usage'] * 100:.1f}% of {lv['codebook_size']} "
             f"codes used, perplexity {lv['perplexity']:.1f}, {lv['tokens']} tokens"
             for lv in t["levels"]
         ]
-    return "\n".join(lines)
+    return lines
 
 
 def run(args) -> int:

@@ -12,7 +12,9 @@ def add_parser(sub):
         description="Encode every recording of CORPUS with the tokenizer in CKPT "
         "(a saved model or a training run folder) into fixed windows, stored as "
         "tokens/<id>/*.npy with manifest rows; a rerun skips what is done. "
-        "`neurokit info CORPUS` then shows codebook usage.",
+        "`neurokit info CORPUS` then shows codebook usage and perplexity per quantizer level. "
+        "--windows manifest encodes the corpus's own (labelled, e.g. event-locked) windows "
+        "instead of fixed ones, for fine-tuning.",
     )
     p.add_argument("checkpoint", help="saved tokenizer folder or training run folder")
     p.add_argument("corpus", help="corpus folder")
@@ -21,6 +23,18 @@ def add_parser(sub):
         type=float,
         default=None,
         help="window length in seconds (default: the training recipe's)",
+    )
+    p.add_argument(
+        "--stride-s",
+        type=float,
+        default=None,
+        help="step between fixed windows in seconds (default: the training recipe's)",
+    )
+    p.add_argument(
+        "--windows",
+        choices=("fixed", "manifest"),
+        default="fixed",
+        help="fixed windows (default) or the corpus's own labelled windows",
     )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,6 +51,8 @@ def run(args) -> int:
         args.checkpoint,
         args.corpus,
         window_s=args.window_s,
+        stride_s=args.stride_s,
+        windows=args.windows,
         batch_size=args.batch_size,
         progress=not args.quiet,
     )

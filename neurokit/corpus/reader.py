@@ -20,10 +20,12 @@ def _token_sets(con) -> list:
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "token_sets" not in tables:
         return []
+    cols = {c[1] for c in con.execute("PRAGMA table_info(token_sets)")}
+    kind = "windows" if "windows" in cols else "'fixed'"  # corpora tokenized before 'windows'
     sets = []
-    for tid, name, rate, sizes, window_s in con.execute(
-        "SELECT tokenizer, name, frame_rate, codebook_sizes, window_s FROM token_sets "
-        "ORDER BY tokenizer"
+    for tid, name, rate, sizes, window_s, stride_s, windows in con.execute(
+        "SELECT tokenizer, name, frame_rate, codebook_sizes, window_s, stride_s, "
+        f"{kind} FROM token_sets ORDER BY tokenizer"
     ):
         rows = [
             {"key": k, "array": a}
@@ -38,6 +40,8 @@ def _token_sets(con) -> list:
                 "frame_rate": rate,
                 "codebook_sizes": json.loads(sizes),
                 "window_s": window_s,
+                "stride_s": stride_s,
+                "windows": windows,
                 "rows": rows,
             }
         )
@@ -207,20 +211,25 @@ class Corpus:
 
     def token_stats(self, token_set: dict) -> dict:
         """Codebook usage, perplexity and token rate of a token set written by
-        ``neurokit tokenize``: per level, the fraction of codes used and the perplexity of the
-        code histogram over all tokens; ``token_rate_hz`` is tokens per second per stream and
-        level (the frame rate)."""
+        ``neurokit tokenize``.
+
+        Per quantizer level (one for TFM, the residual levels of a BrainTokenizer): the
+        fraction of the codebook used and the perplexity ``exp(H)`` of the code histogram over
+        all tokens of that level (padding codes ``-1`` left out). ``token_rate_hz`` is tokens
+        per second per stream and level (the frame rate); ``streams`` are channels (TFM) or
+        latent sources (BrainTokenizer); ``windows`` says which windows were encoded
+        (``fixed`` or the corpus's ``manifest`` windows) and ``n_windows`` how many."""
         sizes = token_set["codebook_sizes"]
         counts = [np.zeros(n, dtype=np.int64) for n in sizes]
-        n_streams = 0
+        n_streams = n_windows = 0
         for row in token_set["rows"]:
             codes = np.load(self.root / row["array"], mmap_mode="r")  # [w, s, k, n]
             n_streams = max(n_streams, codes.shape[1] if codes.ndim == 4 else 0)
+            n_windows += codes.shape[0] if codes.ndim == 4 else 0
             for level, size in enumerate(sizes):
                 if codes.size:
-                    counts[level] += np.bincount(
-                        np.asarray(codes[:, :, level]).ravel(), minlength=size
-                    )[:size]
+                    values = np.asarray(codes[:, :, level]).ravel()
+                    counts[level] += np.bincount(values[values >= 0], minlength=size)[:size]
         levels = []
         for level, c in enumerate(counts):
             p = c / max(c.sum(), 1)
@@ -241,5 +250,7 @@ class Corpus:
             "streams": n_streams,
             "token_rate_hz": token_set["frame_rate"],
             "window_s": token_set["window_s"],
+            "windows": token_set.get("windows", "fixed"),
+            "n_windows": int(n_windows),
             "levels": levels,
         }

@@ -150,6 +150,17 @@ def protocol_splits(data, protocol: str, *, n_folds: int = 4, random_state: int 
     return splits
 
 
+def _splits_for(name, protocol, data, splits):
+    """The deep network learns across subjects (a global model, then one fine-tuned copy per
+    subject), so under leave-one-block-out it is trained, as Guney et al. (2022) do, on the
+    other blocks of *all* subjects at once; every trial is still tested exactly once."""
+    if name != "guney" or protocol != "leave-one-block-out" or data.block is None:
+        return splits
+    idx = np.arange(len(data.y))
+    block = np.asarray(data.block)
+    return [(idx[block != b], idx[block == b], block[block == b]) for b in np.unique(block)]
+
+
 def _calibrate_rest(est, X, y, rest):
     """Pick the no-control threshold that maximizes training accuracy (rest = below it)."""
     est.set_params(no_control_threshold=None)
@@ -232,7 +243,7 @@ def evaluate(
         for name in methods:
             y_true, y_pred, blocks, subs = [], [], [], []
             t0 = time.perf_counter()
-            for train, test, test_block in splits:
+            for train, test, test_block in _splits_for(name, protocol, data, splits):
                 est = make_method(name, data, deep_epochs=deep_epochs, random_state=random_state)
                 pred = _fit_predict(
                     name, est, X[train], y[train], X[test], subject[train], subject[test], rest

@@ -8,6 +8,7 @@ from .atat import ATAT, AlternatingAdversarialLoss
 from .brainomni import BrainOmni
 from .brainomni_heads import BrainOmniClassifier
 from .denoise import DENOISERS, FCNN, RNNLSTM, BaseDenoiser, ComplexCNN, NovelCNN, SimpleCNN
+from .denoiser import Denoiser
 from .ssvep import GuneySSVEPClassifier, GuneySSVEPNet, subband_stack
 from .tfm_encoder import TFMTokenEncoder
 from .tiger_separator import TIGERSeparator
@@ -20,6 +21,7 @@ __all__ = [
     "GuneySSVEPClassifier",
     "subband_stack",
     "BaseDenoiser",
+    "Denoiser",
     "FCNN",
     "SimpleCNN",
     "ComplexCNN",
@@ -33,8 +35,5 @@ __all__ = [
 ]
 
 #: registry name -> class, for :func:`neurokit.training.from_pretrained`
-MODELS = {
-    cls.name: cls
-    for cls in (TFMTokenEncoder, GuneySSVEPNet, BrainOmni, BrainOmniClassifier)
-}
+MODELS = {cls.name: cls for cls in (TFMTokenEncoder, GuneySSVEPNet, BrainOmni, BrainOmniClassifier)}
 MODELS.update(DENOISERS)

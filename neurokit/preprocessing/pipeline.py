@@ -55,11 +55,14 @@ def recipe_dirs() -> list:
 
 
 def list_recipes() -> dict:
-    """``{name: path}`` of every recipe found in :func:`recipe_dirs` (first one wins)."""
+    """``{name: path}`` of every preprocessing recipe found in :func:`recipe_dirs` (first one
+    wins). Denoiser training recipes (``denoise_*.yaml``, read by
+    :mod:`neurokit.artifacts.training`) live beside them and are left out."""
     found = {}
     for d in recipe_dirs():
         for p in sorted(d.glob("*.yaml")):
-            found.setdefault(p.stem, p)
+            if not p.stem.startswith("denoise_"):
+                found.setdefault(p.stem, p)
     return found
 
 
