@@ -22,8 +22,9 @@ def add_parser(sub):
     p.add_argument(
         "--model",
         required=True,
-        help="checkpoint folder (save_pretrained, or a neurokit train denoiser run folder) or a "
-        "registered name, optionally with a preset (atat, atat:tiny: untrained)",
+        help="checkpoint folder (save_pretrained, or a neurokit train denoiser run folder), a "
+        "registered name, optionally with a preset (atat, atat:tiny: untrained), or a classic "
+        "multi-channel cleaner with its defaults: ica-iclabel (ICA + ICLabel), asr",
     )
     p.add_argument(
         "--picks",
@@ -68,6 +69,7 @@ def _say(caught) -> None:
 
 def run(args) -> int:
     from ..io import load
+    from ..models.cleaners import CLEANERS
     from ..models.denoiser import Denoiser
 
     out_path = Path(args.output)
@@ -75,10 +77,13 @@ def run(args) -> int:
     picks = [p.strip() for p in args.picks.split(",") if p.strip()]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        denoiser = Denoiser.from_pretrained(
-            args.model, batch_size=args.batch_size, chunk_s=args.chunk_s,
-            residual=not args.no_residual,
-        )  # fmt: skip
+        if args.model in CLEANERS:  # classic cleaners: no windows, chunks or residual
+            denoiser = CLEANERS[args.model]()
+        else:
+            denoiser = Denoiser.from_pretrained(
+                args.model, batch_size=args.batch_size, chunk_s=args.chunk_s,
+                residual=not args.no_residual,
+            )  # fmt: skip
     _say(caught)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # loader oddities are for `neurokit info`

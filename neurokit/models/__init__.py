@@ -7,6 +7,7 @@
 from .atat import ATAT, AlternatingAdversarialLoss
 from .brainomni import BrainOmni
 from .brainomni_heads import BrainOmniClassifier
+from .cleaners import CLEANERS, ASRCleaner, ICALabelCleaner
 from .denoise import DENOISERS, FCNN, RNNLSTM, BaseDenoiser, ComplexCNN, NovelCNN, SimpleCNN
 from .denoiser import Denoiser
 from .ssvep import GuneySSVEPClassifier, GuneySSVEPNet, subband_stack
@@ -30,6 +31,9 @@ __all__ = [
     "ATAT",
     "AlternatingAdversarialLoss",
     "TIGERSeparator",
+    "ICALabelCleaner",
+    "ASRCleaner",
+    "CLEANERS",
     "DENOISERS",
     "MODELS",
 ]

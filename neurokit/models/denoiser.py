@@ -162,7 +162,9 @@ class Denoiser:
             raise InvalidParameterError(
                 f"model {str(path_or_name)!r} is neither an existing checkpoint folder nor a "
                 f"registered denoiser {sorted(DENOISERS)}; pass NAME or NAME:PRESET (e.g. "
-                "atat:tiny) or the model folder written by save_pretrained (RUN/model)"
+                "atat:tiny) or the model folder written by save_pretrained (RUN/model); the "
+                "classic multi-channel cleaners are neurokit.models.cleaners.CLEANERS "
+                "(ica-iclabel, asr)"
             )
         model_cls = DENOISERS[name]
         preset = preset or ("base" if "base" in model_cls.presets else None)
