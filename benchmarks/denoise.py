@@ -47,7 +47,9 @@ over SNRs; the noisy input is reported as a baseline. Also: trainable parameters
 denoised per second of compute, in eval mode under ``torch.inference_mode``, on one batch of
 ``64 x --rtf-windows`` windows of 2 s (fastest of ``--rtf-repeats`` runs after one warm-up, as
 :mod:`timeit` advises on a shared machine),
-``torch.set_num_threads(--threads)``; training seconds and the selected step.
+``torch.set_num_threads(--threads)``; training seconds and the selected step. ``--rtf-only``
+times the real-time factor alone (untrained ``base`` models; no data, no training) and prints
+one JSON line per model.
 
 Output: tables on stderr (every model, every SNR), and on stdout one JSON line per model
 (``name`` ``denoise_<model>``, ``metrics`` per split, ``params``, ``realtime_factor``) and last
@@ -221,6 +223,24 @@ def realtime_factor(model, n_times: int, sfreq: float, windows: int, repeats: in
     return windows * n_times / sfreq / min(times)  # the least disturbed run (timeit's rule)
 
 
+def rtf_only(args) -> dict:
+    """``--rtf-only``: the real-time factor of each model, built untrained with its ``base``
+    preset at 512 samples and 256 Hz (the timing does not depend on the weights with AT-AT's
+    default soft gating); one JSON line per model."""
+    rows = {}
+    for name in args.models:
+        torch.manual_seed(args.seed)
+        model = build_model(name, 512, 256.0, args.atat_kwargs)
+        rtf = realtime_factor(model, 512, 256.0, args.rtf_windows, args.rtf_repeats)
+        rows[name] = row = {
+            "name": f"denoise_rtf_{name}", "ours": round(rtf, 1), "unit": "x real time",
+            "params": int(model.n_parameters()), "threads": args.threads,
+            "windows": 64 * args.rtf_windows, "repeats": args.rtf_repeats,
+        }  # fmt: skip
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 # ------------------------------------------------------------------------------- report --
 
 
@@ -322,6 +342,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--atat-kwargs", default="{}", help="JSON dict of AT-AT hyperparameters")
     parser.add_argument("--rtf-windows", type=int, help="2-s windows per channel timed (4)")
     parser.add_argument("--rtf-repeats", type=int, help="timed repeats (5)")
+    parser.add_argument(
+        "--rtf-only", action="store_true",
+        help="only the real-time factor of untrained base models (no data, no training)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     for key, value in BUDGETS["quick" if args.quick else "full"].items():
         if getattr(args, key) is None:
@@ -339,6 +363,9 @@ def main(argv=None) -> dict:
         parser.error("--no-semisynthetic needs --eegdenoisenet FOLDER")
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", message=".*find_unused_parameters.*")
+
+    if args.rtf_only:
+        return rtf_only(args)
 
     from neurokit.artifacts import load_eegdenoisenet, make_semisynthetic_benchmark
 

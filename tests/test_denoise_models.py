@@ -310,3 +310,29 @@ def test_eegdenoisenet_cnn_training_lowers_the_loss(tmp_path):
     history = Trainer(model, PairDataset(128, "emg", seed=2), config=_config(tmp_path)).fit()
     early, late = _early_late(history, "loss")
     assert late < 0.6 * early
+
+
+@pytest.mark.parametrize(
+    "kwargs, n_times",
+    [({}, 512), (dict(ae_channels=(4, 8, 16), ae_kernel_size=5), 200), (dict(ae_kernel_size=3), 96)],
+)
+def test_atat_inference_path_matches_the_training_graph(kwargs, n_times):
+    """The autoencoder's no-grad path (pool before ReLU, phase-stacked decoder) is the same
+    function as the module graph used with gradients."""
+    torch.manual_seed(0)
+    model = ATAT(n_times=n_times, **kwargs).eval()
+    x = torch.randn(6, n_times)
+    with torch.enable_grad():
+        reference = model(x).detach()
+        ae_reference = model.autoencoder(model._pad(x)[:, None]).detach()
+    with torch.inference_mode():
+        fast = model(x)
+        ae_fast = model.autoencoder(model._pad(x)[:, None])
+    torch.testing.assert_close(ae_fast, ae_reference, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fast, reference, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # new weights are picked up (the phase taps are cached per version)
+        model.autoencoder.decoder[-1].weight.mul_(2.0)
+        changed = model(x)
+    assert not torch.allclose(changed, fast)
+    with torch.enable_grad():
+        torch.testing.assert_close(changed, model(x).detach(), rtol=1e-5, atol=1e-5)

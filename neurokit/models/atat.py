@@ -105,7 +105,65 @@ class _ConvAutoencoder(nn.Module):
         self.encoder, self.decoder = nn.Sequential(*enc), nn.Sequential(*dec)
 
     def forward(self, x):
-        return self.decoder(self.encoder(x))
+        if torch.is_grad_enabled():
+            return self.decoder(self.encoder(x))
+        return self._fast(x)
+
+    def _fast(self, x):
+        """Inference path: the same function with less work (see :func:`_phase_conv`).
+
+        Max pooling comes before the ReLU (they commute). The decoder never materializes an
+        upsampled signal: a signal of length ``f * n`` is held as its ``f`` phases stacked
+        along channels ``[b, f * c, n]`` (phase ``r`` holds samples ``f j + r``), every
+        upsampling + convolution and the last convolution are convolutions between phase
+        stacks at the bottleneck's rate, and the output is interleaved once."""
+        enc, dec = list(self.encoder), list(self.decoder)
+        for i in range(0, len(enc), 3):
+            x = F.relu_(F.max_pool1d(enc[i](x), 2))
+        phases = 1
+        for i in range(0, len(dec) - 1, 3):
+            x = F.relu_(_phase_conv(x, dec[i + 1], phases, 2))
+            phases *= 2
+        y = _phase_conv(x, dec[-1], phases, 1)  # [b, phases, n]
+        return y.transpose(1, 2).reshape(y.shape[0], 1, -1)
+
+
+def _phase_taps(w, pad, phases, up):
+    """Weights ``[phases * up * o, phases * i, taps]`` of :func:`_phase_conv` and the padding
+    ``(left, right)`` of the input stack."""
+    n_out, n_in, size = w.shape
+    out_phases = phases * up
+    # output phase r, tap k reads upsampled sample r + k - pad of the block, i.e. sample
+    # e = (r + k - pad) // up of the input signal: phase e % phases, offset e // phases
+    spots = [(r, k, (r + k - pad) // up) for r in range(out_phases) for k in range(size)]
+    lo = min(e // phases for _, _, e in spots)
+    hi = max(e // phases for _, _, e in spots)
+    taps = w.new_zeros(out_phases, n_out, phases, n_in, hi - lo + 1)
+    for r, k, e in spots:
+        taps[r, :, e % phases, :, e // phases - lo] += w[:, :, k]
+    return taps.reshape(out_phases * n_out, phases * n_in, hi - lo + 1), (-lo, hi)
+
+
+def _phase_conv(z, conv, phases, up):
+    """``conv(nearest_upsample_up(signal))`` between phase stacks (see ``_fast``).
+
+    ``z`` ``[b, phases * c_in, n]`` holds a signal of length ``phases * n``; the result
+    ``[b, phases * up * c_out, n]`` holds the convolution (stride 1, "same", zero padding) of
+    its ``up``-times nearest-upsampled version with ``up * phases`` phases. Each output
+    phase is a short convolution of the input phases whose taps are sums of the original
+    taps; zero padding maps to zero padding (a sample lies outside the upsampled signal
+    exactly when its source sample lies outside the input). The taps are cached per weight
+    version.
+    """
+    w, b = conv.weight, conv.bias
+    key = (phases, up, w._version, w.data_ptr())
+    cache = conv.__dict__.setdefault("_phase_taps", {})
+    if key not in cache:
+        cache.clear()
+        cache[key] = _phase_taps(w.detach(), conv.padding[0], phases, up)
+    taps, pad = cache[key]
+    bias = None if b is None else b.repeat(phases * up)
+    return F.conv1d(F.pad(z, pad), taps, bias)
 
 
 class _Discriminator(nn.Module):
