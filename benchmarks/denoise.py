@@ -51,6 +51,22 @@ denoised per second of compute, in eval mode under ``torch.inference_mode``, on 
 times the real-time factor alone (untrained ``base`` models; no data, no training) and prints
 one JSON line per model.
 
+Multi-channel table (skipped with ``--no-multichannel``). ICA + ICLabel and ASR work across
+channels, which the single-channel protocol cannot rate, so they get a separate table on
+:func:`neurokit.artifacts.multichannel.make_multichannel_benchmark` (``seed=--seed``): 60 s of
+real low-artifact 64-channel EEGMMIDB EEG at 160 Hz plus the real EOG of the loader
+recordings projected with a frontal spatial pattern, mixed at -6, -4, -2, 0 and 2 dB over the
+whole array. Methods: :class:`neurokit.models.ICALabelCleaner` (extended infomax, ICLabel's
+artifact classes at probability >= 0.8; in the recording's reference, and ``_avgref`` in the
+average reference), :class:`neurokit.models.ASRCleaner` (cutoff 20, calibrated on the mixture
+itself; ``_calibrated``: on the clean EEG, as a clean baseline recording would be used, with
+cutoff 20 and 5), and AT-AT as trained above on the EOG split, applied channel by channel through
+:class:`neurokit.models.Denoiser` (resampled to 256 Hz and back). The same metrics, on 2-s
+windows of every channel (``per_snr`` over the mixing SNRs); most channels carry little EOG,
+so the noisy baseline is already high there. One JSON line per method
+``denoise_multichannel_<method>`` with ``seconds`` (all SNRs). The single-channel models are
+not rated on it except AT-AT, and the classic methods are not in the single-channel tables.
+
 Output: tables on stderr (every model, every SNR), and on stdout one JSON line per model
 (``name`` ``denoise_<model>``, ``metrics`` per split, ``params``, ``realtime_factor``) and last
 ``{"name": "denoise", "ours": AT-AT mean CC, "peer": the best EEGdenoiseNet network's mean CC,
@@ -241,6 +257,64 @@ def rtf_only(args) -> dict:
     return rows
 
 
+def _windows(x: np.ndarray, size: int) -> np.ndarray:
+    """``[c, t]`` -> ``[c * n, size]`` non-overlapping windows, channel-major."""
+    n = x.shape[1] // size
+    return x[:, : n * size].reshape(x.shape[0] * n, size)
+
+
+def multichannel_table(args, atat) -> dict:
+    """The multi-channel blink table (see the module docstring): ICA + ICLabel, ASR and, when
+    it was trained on the EOG split, AT-AT applied channel by channel."""
+    import mne
+
+    from neurokit.artifacts import denoising_report
+    from neurokit.artifacts.multichannel import make_multichannel_benchmark
+    from neurokit.models import ASRCleaner, Denoiser, ICALabelCleaner
+
+    start = time.perf_counter()
+    bench = make_multichannel_benchmark(args.data, seed=args.seed)
+    calibration = mne.io.RawArray(bench.clean, bench.info.copy(), verbose="error")
+    methods = {
+        "ica_iclabel": ICALabelCleaner(),
+        "ica_iclabel_avgref": ICALabelCleaner(reference="average"),
+        "asr": ASRCleaner(),
+        "asr_calibrated": ASRCleaner(calibration=calibration),
+        "asr_calibrated_c5": ASRCleaner(calibration=calibration, cutoff=5.0),
+    }
+    if atat is not None:
+        methods["atat"] = Denoiser(atat)
+    size = int(round(bench.provenance["window_s"] * bench.sfreq))
+    clean = _windows(bench.clean, size)
+    snrs = sorted(bench.noisy)
+    n_per = len(clean)
+    preds, seconds = {m: [] for m in methods}, dict.fromkeys(methods, 0.0)
+    for snr in snrs:
+        raw = bench.raw(snr)
+        for name, method in methods.items():
+            t0 = time.perf_counter()
+            if isinstance(method, Denoiser):
+                out = method.denoise_array(bench.noisy[snr], bench.sfreq)
+            else:
+                out = method.apply(raw).get_data()
+            seconds[name] += time.perf_counter() - t0
+            preds[name].append(_windows(out, size))
+    snr_col = np.repeat(snrs, n_per)
+    truth = np.concatenate([clean] * len(snrs))
+    noisy = np.concatenate([_windows(bench.noisy[s], size) for s in snrs])
+    reports, rows = {}, {}
+    for name in methods:
+        rep = denoising_report(truth, np.concatenate(preds[name]), snr_col, sfreq=bench.sfreq,
+                               noisy=noisy)  # fmt: skip
+        reports[name] = rep
+        rows[name] = {**compact(rep), "seconds": round(seconds[name], 1)}
+    label = (f"multichannel blinks: {bench.clean.shape[0]} ch, "
+             f"{bench.clean.shape[1] / bench.sfreq:.0f} s, {bench.sfreq:g} Hz")  # fmt: skip
+    print_tables(label, reports, next(iter(reports.values())))
+    log(f"multi-channel table in {time.perf_counter() - start:.0f} s; method seconds {seconds}")
+    return rows
+
+
 # ------------------------------------------------------------------------------- report --
 
 
@@ -266,8 +340,9 @@ def compact(report: dict) -> dict:
     }
 
 
-def run_dataset(source: str, bench, args, results: dict, tmp: Path) -> list:
-    """Train and evaluate every model on every split of ``bench``; fill ``results``."""
+def run_dataset(source: str, bench, args, results: dict, tmp: Path, trained=None) -> list:
+    """Train and evaluate every model on every split of ``bench``; fill ``results`` (and
+    ``trained[label][model]`` with the trained models when a dict is given)."""
     from neurokit.artifacts import denoising_report
     from neurokit.artifacts.training import predict
 
@@ -294,6 +369,8 @@ def run_dataset(source: str, bench, args, results: dict, tmp: Path) -> list:
                 test.clean, pred, test.snr_db, sfreq=bench.sfreq, noisy=test.noisy
             )
             reports[name] = rep
+            if trained is not None:
+                trained.setdefault(label, {})[name] = model
             entry = results.setdefault(name, {"metrics": {}, "train": {}})
             entry["metrics"][label] = compact(rep)
             entry["train"][label] = {
@@ -343,6 +420,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--rtf-windows", type=int, help="2-s windows per channel timed (4)")
     parser.add_argument("--rtf-repeats", type=int, help="timed repeats (5)")
     parser.add_argument(
+        "--no-multichannel", action="store_true", help="skip the multi-channel blink table"
+    )
+    parser.add_argument(
         "--rtf-only", action="store_true",
         help="only the real-time factor of untrained base models (no data, no training)",
     )  # fmt: skip
@@ -380,15 +460,20 @@ def main(argv=None) -> dict:
         sources.append(("semisynthetic", bench))
     if args.eegdenoisenet:
         sources.append(("eegdenoisenet", load_eegdenoisenet(args.eegdenoisenet, sfreq=256)))
-    results, labels = {}, {}
+    results, labels, trained = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="neurokit-denoise-") as tmp:
         for source, bench in sources:
-            labels[source] = run_dataset(source, bench, args, results, Path(tmp))
+            labels[source] = run_dataset(source, bench, args, results, Path(tmp), trained)
+    multichannel = None
+    if not args.no_multichannel:
+        multichannel = multichannel_table(args, trained.get("eog", {}).get("atat"))
 
     budget = {k: getattr(args, k) for k in ("steps", "batch_size", "lr", "combinations", "seed")}
     for name, entry in results.items():
         row = {"name": f"denoise_{name}", **entry, "threads": args.threads, "budget": budget}
         print(json.dumps(row), flush=True)
+    for name, entry in (multichannel or {}).items():
+        print(json.dumps({"name": f"denoise_multichannel_{name}", **entry}), flush=True)
 
     final_labels = labels.get("eegdenoisenet") or labels["semisynthetic"]
 

@@ -53,8 +53,10 @@ def test_ica_iclabel_removes_real_blinks(blinks):
     assert clean.n_times == raw.n_times
     before, after = _blink_amplitude(raw, onsets), _blink_amplitude(clean, onsets)
     assert after < 0.6 * before
-    # the reference is kept: the mean over channels is untouched
-    np.testing.assert_allclose(clean.get_data().mean(0), raw.get_data().mean(0), atol=1e-12)
+    # with reference="average" the mean over channels (the common mode) is left as recorded
+    avg = ICALabelCleaner(method="fastica", n_components=20, reference="average").apply(raw)
+    np.testing.assert_allclose(avg.get_data().mean(0), raw.get_data().mean(0), atol=1e-12)
+    assert _blink_amplitude(avg, onsets) < 0.8 * before
     # posterior channels are barely touched (volts in, volts out)
     ratio = clean.get_data(picks="Oz..").std() / raw.get_data(picks="Oz..").std()
     assert 0.7 < ratio <= 1.05
@@ -125,6 +127,8 @@ def test_cleaner_errors_say_how_to_fix():
         ICALabelCleaner(threshold=1.5)
     with pytest.raises(InvalidParameterError, match="method="):
         ICALabelCleaner(method="jade")
+    with pytest.raises(InvalidParameterError, match="reference="):
+        ICALabelCleaner(reference="mastoids")
     with pytest.raises(InvalidParameterError, match="calibration="):
         ASRCleaner(calibration=(5, 1))
     with pytest.raises(InvalidParameterError, match="need >= 15 s"):

@@ -13,14 +13,24 @@ glue: the picks, the filtered copies the methods are fitted on, which parts are 
 and the checks with their messages.
 
 **ICA + ICLabel** (:class:`ICALabelCleaner`). ICLabel was trained on extended-infomax
-decompositions of average-referenced EEG band-passed between 1 and 100 Hz, so the ICA is
-fitted on a copy of the picked channels high-passed at ``l_freq`` (1 Hz), low-passed at
-``min(100 Hz, 0.45 sfreq)`` and average-referenced. Every component whose ICLabel probability
-of one of the classes ``remove`` is at least ``threshold`` is removed: the back-projection of
-the removed components, computed from the average-referenced *unfiltered* data, is subtracted
-from the recording. Re-referenced to the average, the output is exactly the ICA-cleaned
-average-referenced data; the input's reference is kept (the mean over the picked channels is
-unchanged), so a recording stays comparable with its uncleaned version.
+decompositions of EEG band-passed between 1 and 100 Hz, so the ICA is fitted on a copy of the
+picked channels high-passed at ``l_freq`` (1 Hz) and low-passed at ``min(100 Hz, 0.45
+sfreq)``. Every component whose ICLabel probability of one of the classes ``remove`` is at
+least ``threshold`` is removed: the back-projection of the removed components, computed from
+the *unfiltered* data, is subtracted from the recording. ``reference`` says in which reference
+the ICA is fitted, labelled and applied:
+
+- ``"own"`` (default): the recording's own reference. A removed component is removed
+  entirely, including its share of the common mode. ICLabel asks for average-referenced data;
+  the maps of this decomposition differ from average-referenced ones by a constant per
+  component.
+- ``"average"``: average-referenced copies, as ICLabel asks. What is removed is then known only
+  up to the common mode: the output re-referenced to the average is exactly the ICA-cleaned
+  average-referenced data, and the mean over the picked channels is left as recorded (the
+  artifact's common-mode part stays in; the output keeps the input's reference).
+
+On the multi-channel benchmark of :mod:`benchmarks.denoise`, ``"own"`` is the better of the
+two (``"average"`` leaves the blink's common mode on every channel).
 
 **ASR** (:class:`ASRCleaner`, Artifact Subspace Reconstruction, Mullen et al. 2015). ASR
 needs drift-free data: a copy of the picked channels is high-passed at ``l_freq`` (0.5 Hz,
@@ -144,6 +154,8 @@ class ICALabelCleaner(_Cleaner):
         this (0.8).
     l_freq : float
         High-pass of the copy the ICA is fitted on, Hz (1.0, as ICLabel expects).
+    reference : {"own", "average"}
+        Reference in which the ICA is fitted, labelled and applied (module docstring).
     max_iter : int | "auto"
         ICA iterations (MNE's ``"auto"``).
     random_state : int
@@ -151,8 +163,9 @@ class ICALabelCleaner(_Cleaner):
 
     Notes
     -----
-    ICLabel's warnings about decompositions other than extended infomax and about a low-pass
-    below 100 Hz (recordings sampled under 222 Hz) are silenced: both are choices here.
+    ICLabel's warnings about decompositions other than extended infomax, about a low-pass
+    below 100 Hz (recordings sampled under 222 Hz) and about the reference are silenced: they
+    are choices made here (see the module docstring).
     ICLabel runs on the torch backend of mne-icalabel (torch is a neurokit dependency;
     onnxruntime is used instead if torch is missing). It needs the positions of the EEG
     channels: :func:`neurokit.io.load` sets them from the 10-05 template for standard names;
@@ -173,7 +186,11 @@ class ICALabelCleaner(_Cleaner):
     min_channels = 3
 
     def __init__(self, *, n_components=None, method="infomax", remove=_ARTIFACT_CLASSES,
-                 threshold=0.8, l_freq=1.0, max_iter="auto", random_state=0):  # fmt: skip
+                 threshold=0.8, l_freq=1.0, reference="own", max_iter="auto",
+                 random_state=0):  # fmt: skip
+        if reference not in ("own", "average"):
+            raise InvalidParameterError(f"reference={reference!r}; allowed: 'own', 'average'")
+        self.reference = reference
         if method not in ("infomax", "fastica", "picard"):
             raise InvalidParameterError(
                 f"method={method!r}; allowed: 'infomax' (extended), 'fastica', 'picard'"
@@ -198,7 +215,8 @@ class ICALabelCleaner(_Cleaner):
         self.l_freq = _number("l_freq", l_freq)
         self.max_iter, self.random_state = max_iter, random_state
         self._config = dict(n_components=n_components, method=method, remove=list(remove),
-                            threshold=threshold, l_freq=l_freq, max_iter=max_iter,
+                            threshold=threshold, l_freq=l_freq, reference=reference,
+                            max_iter=max_iter,
                             random_state=random_state)  # fmt: skip
 
     def _check_positions(self, raw):
@@ -248,7 +266,8 @@ class ICALabelCleaner(_Cleaner):
         sfreq = raw.info["sfreq"]
         h_freq = min(100.0, 0.45 * sfreq)
         fitted = raw.copy().filter(self.l_freq, h_freq, verbose="error")
-        fitted.set_eeg_reference("average", projection=False, verbose="error")
+        if self.reference == "average":
+            fitted.set_eeg_reference("average", projection=False, verbose="error")
         fit_params = {"extended": True} if self.method == "infomax" else None
         ica = mne.preprocessing.ICA(
             n_components=n_components, method=self.method, fit_params=fit_params,
@@ -259,6 +278,7 @@ class ICALabelCleaner(_Cleaner):
             # ICLabel's notes on the decomposition and the band are documented in the class
             warnings.filterwarnings("ignore", message=".*ICLabel was designed.*")
             warnings.filterwarnings("ignore", message=".*not filtered between 1 and 100.*")
+            warnings.filterwarnings("ignore", message=".*common average reference.*")
             labels = label_components(fitted, ica, method="iclabel")
         proba = np.asarray(ica.labels_scores_)
         cols = [ICLABEL_CLASSES.index(c) for c in self.remove]
@@ -269,9 +289,11 @@ class ICALabelCleaner(_Cleaner):
         self._check_positions(sub)
         ica, labels = self.fit(sub)
         if ica.exclude:
-            avg = sub.copy().set_eeg_reference("average", projection=False, verbose="error")
-            kept = ica.apply(avg.copy(), exclude=ica.exclude, verbose="error")
-            sub._data -= avg._data - kept._data
+            base = sub.copy()
+            if self.reference == "average":
+                base.set_eeg_reference("average", projection=False, verbose="error")
+            kept = ica.apply(base.copy(), exclude=ica.exclude, verbose="error")
+            sub._data -= base._data - kept._data
         removed = {
             int(i): [labels["labels"][i], round(float(labels["proba"][i].max()), 3)]
             for i in ica.exclude
