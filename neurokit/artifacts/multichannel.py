@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidParameterError
+from ..sensors import SensorTable
 from .eegdenoisenet import DatasetNotFoundError
 from .semisynthetic import ARTIFACT_SOURCES, BANDS, _clean_mask, _condition, _cut, _load
 
@@ -188,7 +189,7 @@ def make_multichannel_benchmark(
     clean, info, prov = _clean_eeg(root, window_s, min_clean_fraction, n_windows)
     rng = np.random.default_rng(seed)
     eog, order = _eog(root, float(info["sfreq"]), clean.shape[1], rng)
-    pos = np.array([ch["loc"][:3] for ch in info["chs"]])
+    pos = SensorTable.from_info(info).pos
     names = [n.rstrip(".").upper() for n in info["ch_names"]]
     if not np.isfinite(pos).all() or "FP1" not in names or "FP2" not in names:
         raise InvalidParameterError("the EEG needs positions and channels Fp1 and Fp2")

@@ -226,9 +226,10 @@ class ICALabelCleaner(_Cleaner):
                 f"ica-iclabel labels EEG components only; the picks hold {sorted(types)}. "
                 "Pass picks='eeg' (or EEG channel names)"
             )
-        pos = np.array([ch["loc"][:3] for ch in raw.info["chs"]])
-        missing = [n for n, p in zip(raw.ch_names, pos) if not np.isfinite(p).all() or
-                   not np.any(p)]  # fmt: skip
+        from ..sensors import SensorTable
+
+        known = SensorTable.from_info(raw.info).has_position
+        missing = [n for n, ok in zip(raw.ch_names, known) if not ok]
         if missing:
             raise InvalidParameterError(
                 f"ICLabel needs EEG channel positions; {len(missing)} picked channels have none "
