@@ -194,25 +194,43 @@ class TDCA(_TemplateEstimator):
         K, dim = self.classes_.size, (self.n_delays_ + 1) * X.shape[1]
         self.n_components_ = min(n_comp, K - 1, dim)
         counts = np.bincount(idx).astype(float)
+        members = [np.flatnonzero(idx == k) for k in range(K)]
+        weights = np.zeros((K, idx.size))
+        weights[idx, np.arange(idx.size)] = 1.0 / counts[idx]
         filters, templates, means = [], [], []
         for xb in self._bands(X):
             Xa = self._delayed(xb)
-            Qn = self.reference_basis_[idx]  # (n, t, d): each trial's own class
-            Z = center(np.concatenate([Xa, (Xa @ Qn) @ np.swapaxes(Qn, 1, 2)], axis=-1))
-            onehot = np.zeros((idx.size, K))
-            onehot[np.arange(idx.size), idx] = 1.0 / counts[idx]
-            Mk = np.einsum("nk,nct->kct", onehot, Z)
-            M = Z.mean(axis=0)
+            n, _, t = Xa.shape
+            # class means of the centred augmented trials Z_n = [X_a, X_a P_k] - mean: the
+            # augmentation and the centring are linear, so they apply to the class means
+            Mk = np.empty((K, dim, 2 * t))
+            Mk[..., :t] = (weights @ Xa.reshape(n, -1)).reshape(K, dim, t)
+            # scatter of the Z_n: sum X_a X_a^T + (X_a Q)(X_a Q)^T - 2t m m^T (P = Q Q^T)
+            flat = Xa.transpose(1, 0, 2).reshape(dim, -1)
+            G = flat @ flat.T
+            row_sums = Xa.sum(axis=-1)  # (n, dim)
+            for k, rows in enumerate(members):
+                Q = self.reference_basis_[k]
+                Mk[k, :, t:] = (Mk[k, :, :t] @ Q) @ Q.T
+                XQ = Xa[rows] @ Q  # (n_k, dim, d)
+                flat = XQ.transpose(1, 0, 2).reshape(dim, -1)
+                G += flat @ flat.T
+                row_sums[rows] += XQ @ Q.sum(axis=0)
+            m = row_sums / (2 * t)
+            G -= (2 * t) * (m.T @ m)
+            Mk -= Mk.mean(axis=-1, keepdims=True)
+            M = (counts @ Mk.reshape(K, -1)).reshape(dim, 2 * t) / n
             D = Mk - M
-            Sb = np.einsum("k,kct,kdt->cd", counts, D, D)
-            R = (Z - Mk[idx]).transpose(1, 0, 2).reshape(dim, -1)
-            Sw = R @ R.T
+            E = (D * np.sqrt(counts)[:, None, None]).transpose(1, 0, 2).reshape(dim, -1)
+            Sb = E @ E.T
+            E = (Mk * np.sqrt(counts)[:, None, None]).transpose(1, 0, 2).reshape(dim, -1)
+            Sw = G - E @ E.T  # within-class scatter
             Sw[np.diag_indices_from(Sw)] += 1e-9 * np.trace(Sw) / dim
             _, W = linalg.eigh(Sb, Sw, subset_by_index=[dim - self.n_components_, dim - 1])
             W = W[:, ::-1]
             filters.append(W)
-            templates.append(np.einsum("cj,kct->kjt", W, D))
-            means.append(np.einsum("cj,ct->jt", W, M))
+            templates.append(W.T @ D)
+            means.append(W.T @ M)
         self.filters_ = np.stack(filters)  # (b, dim, j)
         self.templates_ = np.stack(templates)  # (b, k, j, 2t)
         self.filtered_mean_ = np.stack(means)  # (b, j, 2t)
