@@ -80,7 +80,8 @@ def _initial_conditions(sos: np.ndarray) -> np.ndarray:
 
 
 _BLOCK = 64  # samples per block of the state-space filter
-_MIN_SIGNALS = 24  # fewer signals: scipy's loop is as fast
+_MIN_SIGNALS = 24  # fewer signals, or fewer sections: scipy's loop is as fast
+_MIN_SECTIONS = 4
 _BLOCKS = {}
 
 
@@ -168,7 +169,7 @@ def sosfiltfilt(sos, x, axis: int = -1, padlen: int | None = None, zi=None) -> n
     pad = min(pad, n - 1)
     zi = _initial_conditions(sos) if zi is None else zi
     lead = x.shape[:-1]
-    if int(np.prod(lead)) >= _MIN_SIGNALS:
+    if int(np.prod(lead)) >= _MIN_SIGNALS and len(sos) >= _MIN_SECTIONS:
         y = _block_filtfilt(sos, x.reshape(-1, n), pad, zi).reshape(x.shape)
         return np.moveaxis(y, -1, axis)
     if pad > 0:
