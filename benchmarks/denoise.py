@@ -78,7 +78,8 @@ Runtime with ``--threads 1`` on the shared two-core machine (load average about 
 ran): the default run (two splits, seven models, 200 steps of 16 pairs) took 25 min, 60 % of it
 the Novel CNN (33.6 M parameters, about 0.8 s per step on an idle core); ``--quick`` (20 steps
 of 8 pairs, a smoke test whose numbers mean nothing) took 3.5 min. Timings, the real-time
-factor included, move with the load of the machine.
+factor included, move with the load of the machine. The multi-channel table adds about 2 min (the
+last full run, on a lightly loaded machine, took 942 s in all).
 
     python benchmarks/denoise.py [--quick] [--artifact eog,emg|mixed] [--models atat,novel_cnn]
         [--steps 200] [--batch-size 16] [--threads 1] [--seed 0] [--eegdenoisenet FOLDER]
