@@ -333,10 +333,10 @@ class BrainTokenizer(Tokenizer):
         visible = visible | ~visible.any(dim=1, keepdim=True)  # an item with no channel
         parts = []
         for start, n_win, length in window_chunks(t, self.window):
-            chunk = x[..., start : start + n_win * length].reshape(b * c * n_win, 1, length)
-            h = self.encoder(chunk)  # [b c N, d, f]
-            d, f = h.shape[1:]
-            h = h.reshape(b, c, n_win, d, f).permute(0, 2, 4, 1, 3).reshape(-1, c, d)
+            chunk = x[..., start : start + n_win * length].reshape(b * c * n_win, length, 1)
+            h = self.encoder.forward_time_major(chunk)  # [b c N, f, d]
+            f, d = h.shape[1:]
+            h = h.reshape(b, c, n_win, f, d).permute(0, 2, 3, 1, 4).reshape(-1, c, d)
             e = emb[:, None].expand(b, n_win * f, c, d).reshape(-1, c, d)
             keep = visible[:, None].expand(b, n_win * f, c).reshape(-1, c)
             z = self.to_sources(h, e, keep)  # [b N f, s, d]
@@ -356,8 +356,9 @@ class BrainTokenizer(Tokenizer):
             lat = q[:, :, first : first + n_win * f].transpose(1, 2).reshape(-1, s, d)
             e = emb[:, None].expand(b, n_win * f, c, d).reshape(-1, c, d)
             y = self.to_channels(e, lat).reshape(b, n_win, f, c, d)
-            y = y.permute(0, 3, 1, 4, 2).reshape(b * c * n_win, d, f)
-            parts.append(self.decoder(y).reshape(b, c, n_win * f * self.hop))
+            y = y.permute(0, 3, 1, 2, 4).reshape(b * c * n_win, f, d)
+            y = self.decoder.forward_time_major(y)  # [b c N, f hop, 1]
+            parts.append(y.reshape(b, c, n_win * f * self.hop))
         out = torch.cat(parts, dim=-1)
         return out if n_times is None else out[..., :n_times]
 
