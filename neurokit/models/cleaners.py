@@ -106,18 +106,9 @@ class _Cleaner:
             annotations and sampling rate; with a Recording, one more history entry
             ``{"step": "denoise", "model": name, "channels": [...], ...}``.
         """
-        import mne
+        from .denoiser import _resolve_picks, _unwrap_raw
 
-        from ..recording import Recording
-        from .denoiser import _resolve_picks
-
-        rec = raw if isinstance(raw, Recording) else None
-        raw = rec.raw if rec is not None else raw
-        if not isinstance(raw, mne.io.BaseRaw):
-            raise InvalidParameterError(
-                f"apply takes an mne.io.BaseRaw or a neurokit Recording; got a "
-                f"{type(raw).__name__}"
-            )
+        rec, raw = _unwrap_raw(raw)
         idx = _resolve_picks(raw, picks)
         if len(idx) < self.min_channels:
             raise InvalidParameterError(

@@ -230,17 +230,7 @@ class Denoiser:
             annotations and sampling rate; with a Recording, one more history entry
             ``{"step": "denoise", ...}``.
         """
-        from ..recording import Recording
-
-        rec = raw if isinstance(raw, Recording) else None
-        raw = rec.raw if rec is not None else raw
-        import mne
-
-        if not isinstance(raw, mne.io.BaseRaw):
-            raise InvalidParameterError(
-                f"apply takes an mne.io.BaseRaw or a neurokit Recording; got a "
-                f"{type(raw).__name__}. Use Denoiser.denoise_array for arrays [c, t]."
-            )
+        rec, raw = _unwrap_raw(raw, "Use Denoiser.denoise_array for arrays [c, t].")
         idx = _resolve_picks(raw, picks)
         out = raw.copy().load_data(verbose="error")
         sfreq = float(raw.info["sfreq"])
@@ -374,6 +364,22 @@ class _Plan:
     def backward(self, y):
         """Model rate -> original rate."""
         return y if self.h is None else _resample(y, self.down, self.up, self.h)
+
+
+def _unwrap_raw(raw, hint: str = ""):
+    """``(recording or None, mne Raw)`` from what ``apply`` received; typed error otherwise."""
+    import mne
+
+    from ..recording import Recording
+
+    rec = raw if isinstance(raw, Recording) else None
+    raw = rec.raw if rec is not None else raw
+    if not isinstance(raw, mne.io.BaseRaw):
+        raise InvalidParameterError(
+            "apply takes an mne.io.BaseRaw or a neurokit Recording; got a "
+            f"{type(raw).__name__}. {hint}".rstrip()
+        )
+    return rec, raw
 
 
 def _resolve_picks(raw, picks) -> list:
