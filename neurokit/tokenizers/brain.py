@@ -331,11 +331,18 @@ class BrainTokenizer(Tokenizer):
         """``x [b, c, t]`` -> source features ``[b, s, n, d]`` (before normalization)."""
         b, c, t = x.shape
         visible = visible | ~visible.any(dim=1, keepdim=True)  # an item with no channel
+        # The encoder works on each channel alone and hidden or padded channels are masked
+        # out of the attention, so only the visible ones are encoded (as the reference does
+        # for the channels it drops); the others get zero features.
+        packed = x[visible] if not bool(visible.all()) else x.reshape(b * c, t)
         parts = []
         for start, n_win, length in window_chunks(t, self.window):
-            chunk = x[..., start : start + n_win * length].reshape(b * c * n_win, length, 1)
-            h = self.encoder.forward_time_major(chunk)  # [b c N, f, d]
+            chunk = packed[:, start : start + n_win * length].reshape(-1, length, 1)
+            h = self.encoder.forward_time_major(chunk)  # [c_visible N, f, d]
             f, d = h.shape[1:]
+            h = h.reshape(-1, n_win, f, d)
+            if h.shape[0] != b * c:
+                h = h.new_zeros(b, c, n_win, f, d).index_put((visible,), h)
             h = h.reshape(b, c, n_win, f, d).permute(0, 2, 3, 1, 4).reshape(-1, c, d)
             e = emb[:, None].expand(b, n_win * f, c, d).reshape(-1, c, d)
             keep = visible[:, None].expand(b, n_win * f, c).reshape(-1, c)
