@@ -37,8 +37,16 @@ The README's hyperparameters agree with ``main.m``; the BETA values are options
   Adam: the same term is added to the loss here, and the shared
   :class:`~neurokit.training.Trainer` runs with ``weight_decay=0`` at a constant rate.
 - As in MATLAB, the last incomplete mini-batch of an epoch is dropped.
-- Arrays are used as given (the reference data are in microvolts); ``mne.Epochs`` are read in
-  microvolts, as braindecode does.
+- Input scale: the network is not normalised and its weights start at N(0, 0.01^2), so it
+  needs the signals in the reference's unit, microvolts (tens of uV); in volts (1e-5) every
+  activation is swamped by the biases and nothing is learned. Arrays are taken in microvolts
+  (``units="uV"``, the default) or in volts (``units="V"``: multiplied by 1e6, as the
+  :class:`~neurokit.decoding.datasets.SSVEPData` loaders give them); ``mne.Epochs`` are always
+  read in microvolts, as braindecode does.
+- Learning rate: ``lr=1e-4`` is the reference's and the default. With far fewer epochs than
+  the reference's 1000 (a CPU budget of tens of epochs is a few hundred Adam steps) the model
+  stays near chance at that rate; a larger rate (e.g. 1e-3, used by ``neurokit ssvep
+  evaluate --deep-lr``) is then a deliberate deviation from the reference.
 
 >>> net = GuneySSVEPNet.from_preset("tiny", n_chans=8, n_outputs=4, n_times=100, sfreq=250.0)
 >>> net(torch.zeros(2, 3, 8, 100)).shape
@@ -63,6 +71,8 @@ from ..decoding.filterbank import FilterBank
 from ..errors import InvalidParameterError
 
 __all__ = ["GuneySSVEPNet", "GuneySSVEPClassifier", "subband_stack"]
+
+UNITS = {"uV": 1.0, "V": 1e6}  # unit of array inputs -> factor to microvolts
 
 
 def subband_stack(X, sfreq: float, *, n_bands: int = 3) -> np.ndarray:
@@ -304,6 +314,9 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
     ----------
     sfreq : float | None
         Sampling rate (Hz) of array inputs; read from ``info`` for ``mne.Epochs``.
+    units : {"uV", "V"}
+        Unit of array inputs: microvolts (the reference's data, used as given) or volts
+        (multiplied by 1e6). The network needs microvolts; ``mne.Epochs`` are read in uV.
     n_bands, n_spatial : int
         Sub-bands (3) and convolution filters (120).
     drop_prob_spatial, drop_prob_downsample, drop_prob_final : float
@@ -313,7 +326,9 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
     n_epochs_global, n_epochs_subject : int
         Epochs of stage 1 (1000; 800 for BETA) and stage 2 (1000; 0 skips stage 2).
     lr : float
-        Adam learning rate (1e-4, constant).
+        Adam learning rate (1e-4, constant: the reference's, meant for its 1000 + 1000 epochs).
+        Short budgets (tens of epochs) need a larger rate, e.g. 1e-3: a deviation from the
+        reference, see the module docstring.
     batch_size, batch_size_subject : int, int | None
         Mini-batch of stage 1 (100) and stage 2 (None: all the subject's trials).
     weight_decay : float
@@ -331,8 +346,8 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
 
     # fmt: off
     def __init__(
-        self, *, sfreq: float | None = None, n_bands: int = 3, n_spatial: int = 120,
-        drop_prob_spatial: float = 0.1, drop_prob_downsample: float = 0.1,
+        self, *, sfreq: float | None = None, units: str = "uV", n_bands: int = 3,
+        n_spatial: int = 120, drop_prob_spatial: float = 0.1, drop_prob_downsample: float = 0.1,
         drop_prob_final: float = 0.95, subject_drop_prob: float = 0.6,
         n_epochs_global: int = 1000, n_epochs_subject: int = 1000, lr: float = 1e-4,
         batch_size: int = 100, batch_size_subject: int | None = None,
@@ -340,7 +355,7 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
         verbose: bool = False,
     ):
         # fmt: on
-        self.sfreq, self.n_bands, self.n_spatial = sfreq, n_bands, n_spatial
+        self.sfreq, self.units, self.n_bands, self.n_spatial = sfreq, units, n_bands, n_spatial
         self.drop_prob_spatial = drop_prob_spatial
         self.drop_prob_downsample = drop_prob_downsample
         self.drop_prob_final = drop_prob_final
@@ -351,7 +366,7 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
         self.random_state, self.verbose = random_state, verbose
 
     def _signals(self, X) -> tuple[np.ndarray, float]:
-        """``(array [n, c, t], sfreq)`` from an array or ``mne.Epochs`` (read in uV)."""
+        """``(array [n, c, t] in uV, sfreq)`` from an array or ``mne.Epochs``."""
         if hasattr(X, "get_data") and hasattr(X, "info"):
             data, sfreq = X.get_data(units="uV"), float(X.info["sfreq"])
             if self.sfreq is not None and not np.isclose(float(self.sfreq), sfreq):
@@ -365,7 +380,12 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
                 "give mne.Epochs"
             )
         else:
-            data = np.asarray(X, dtype=float)
+            if self.units not in UNITS:
+                raise InvalidParameterError(
+                    f"units={self.units!r}; must be one of {', '.join(map(repr, UNITS))} (the "
+                    "unit of array inputs)"
+                )
+            data = np.asarray(X, dtype=float) * UNITS[self.units]
             sfreq = _check_positive("sfreq", self.sfreq, "a positive sampling rate (Hz)")
         if data.ndim != 3 or min(data.shape) < 1:
             raise InvalidParameterError(
@@ -413,7 +433,7 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray (n_trials, n_channels, n_times) | mne.Epochs
-            Windows cut to the analysis interval (arrays in microvolts in the reference).
+            Windows cut to the analysis interval (arrays in ``units``: microvolts by default).
         y : array-like (n_trials,)
         groups : array-like (n_trials,) | None
             Subject id of each trial.
@@ -426,6 +446,9 @@ class GuneySSVEPClassifier(ClassifierMixin, BaseEstimator):
             raise InvalidParameterError(f"y has shape {y.shape}; need one label per trial")
         groups = self._groups(groups, len(data))
         _check_int("batch_size", self.batch_size)
+        lr = _check_positive("lr", self.lr, "a positive, finite learning rate")
+        if not np.isfinite(lr):
+            raise InvalidParameterError(f"lr={self.lr!r}; must be a positive, finite learning rate")
         _check_int("batch_size_subject", self.batch_size_subject, optional=True)
         _check_int("n_epochs_global", self.n_epochs_global, low=0)
         _check_int("n_epochs_subject", self.n_epochs_subject, low=0)
