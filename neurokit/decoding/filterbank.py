@@ -18,6 +18,12 @@ carries from block to block), which is exact in exact arithmetic and agrees with
 rounding (about 1e-13 relative). The block matrices are read off scipy's own ``sosfilt``
 (impulses and unit states through the cascade), so both share one state convention.
 
+For a fixed window length the whole zero-phase filter (edge extension, both passes, crop) is
+a linear map of the window: :meth:`FilterBank.operators` gives it as an ``(n, n)`` matrix per
+sub-band (scipy's ``sosfiltfilt`` of the identity, cached), so that a batch of windows is
+filtered by one matrix product, and a linear map along the other axes (a spatial filter, a
+class mean) can be applied before filtering instead of after.
+
 >>> import numpy as np
 >>> bank = FilterBank.chen2015(sfreq=256.0, n_bands=3)
 >>> bank.apply(np.random.default_rng(0).standard_normal((2, 8, 512))).shape
@@ -34,7 +40,7 @@ from scipy import signal
 
 from ..errors import InvalidParameterError
 
-__all__ = ["FilterBank", "filter_bank_weights", "sosfiltfilt"]
+__all__ = ["FilterBank", "filter_bank_weights", "filter_operator", "sosfiltfilt"]
 
 
 def filter_bank_weights(n_bands: int, a: float = 1.25, b: float = 0.25) -> np.ndarray:
@@ -188,6 +194,38 @@ def sosfiltfilt(sos, x, axis: int = -1, padlen: int | None = None, zi=None) -> n
     return np.moveaxis(y, -1, axis)
 
 
+_OPERATORS = {}
+_OPERATOR_CACHE_BYTES = 64 * 2**20
+
+
+def filter_operator(sos, n_times: int, padlen: int | None = None, *, center: bool = False):
+    """The zero-phase filter of windows of ``n_times`` samples as a matrix (memoised).
+
+    Returns ``M`` (n_times, n_times) with ``x @ M == scipy.signal.sosfiltfilt(sos, x,
+    padlen=min(padlen, n_times - 1))`` for any row signal ``x``, to rounding; with
+    ``center=True`` the temporal mean of the output is removed as well. ``M`` is shared by
+    every caller: treat it as read-only.
+    """
+    sos = np.asarray(sos, dtype=float)
+    n = int(n_times)
+    pad = _default_padlen(sos) if padlen is None else int(padlen)
+    pad = min(pad, n - 1)
+    key = (sos.tobytes(), n, pad, bool(center))
+    M = _OPERATORS.get(key)
+    if M is None:
+        # row i: the filtered unit impulse at sample i, i.e. column i of the filter matrix
+        M = signal.sosfiltfilt(sos, np.eye(n), axis=-1, padlen=pad)
+        if center:
+            M -= M.mean(axis=1, keepdims=True)
+        M = np.ascontiguousarray(M)
+        M.setflags(write=False)
+        size = sum(m.nbytes for m in _OPERATORS.values())
+        if size + M.nbytes > _OPERATOR_CACHE_BYTES:
+            _OPERATORS.clear()
+        _OPERATORS[key] = M
+    return M
+
+
 def _check_band(band, nyquist: float, what: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in band)
@@ -300,3 +338,16 @@ class FilterBank:
         for b, (sos, zi, pad) in enumerate(zip(self.sos, self._zi, self._padlen)):
             out[b] = sosfiltfilt(sos, X, axis=axis, padlen=pad, zi=zi)
         return out
+
+    def operators(self, n_times: int, *, center: bool = False) -> list:
+        """Every sub-band's zero-phase filter of ``n_times``-sample windows as a matrix.
+
+        Returns one read-only ``(n_times, n_times)`` array per sub-band, ``M_b`` with
+        ``X @ M_b`` equal to ``apply(X)[b]`` (time on the last axis) to rounding;
+        ``center=True`` also removes each output's temporal mean. See
+        :func:`filter_operator`.
+        """
+        return [
+            filter_operator(sos, n_times, pad, center=center)
+            for sos, pad in zip(self.sos, self._padlen)
+        ]

@@ -2,7 +2,10 @@
 
 Spatial filters come from generalised eigenproblems on batched covariances (one small problem
 per class and sub-band); test trials are filtered and correlated with the filtered class
-templates for all trials and classes in a few matrix products.
+templates for all trials and classes in a few matrix products. With a filter bank, the
+sub-band filters of a window are matrices (:meth:`FilterBank.operators`): training trials go
+through them in one product per band, and test trials are projected on the spatial filters
+first, so that only the few projected components are filtered.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -31,6 +34,10 @@ from ._base import (
 from .cca import _TemplateEstimator
 
 __all__ = ["TRCA", "ETRCA", "TDCA"]
+
+# Longest window (samples) whose sub-band filters run as dense (t, t) matrix products; the
+# product costs t multiply-adds per sample, the block-wise recursive filter a fixed ~400
+_DENSE_MAX_TIMES = 1024
 
 
 class TRCA(_TemplateEstimator):
@@ -79,7 +86,15 @@ class TRCA(_TemplateEstimator):
         idx = self._set_classes(y)
         onehot = np.zeros((idx.size, self.classes_.size))
         onehot[np.arange(idx.size), idx] = 1.0
-        bands = self._bands(X)
+        ops = self._operators(X.shape[2])
+        if ops is None:
+            bands = self._bands(X)
+        else:  # the sub-band filters (and the centring) as one matrix product per band
+            n, c, t = X.shape
+            flat = X.reshape(n * c, t)
+            bands = np.empty((len(ops), n, c, t))
+            for b, M in enumerate(ops):
+                np.matmul(flat, M, out=bands[b].reshape(n * c, t))
         sums = np.einsum("nk,bnct->bkct", onehot, bands)  # (b, k, c, t)
         covs = bands @ np.swapaxes(bands, -1, -2)  # (b, n, c, c)
         Q = np.einsum("nk,bncd->bkcd", onehot, covs)
@@ -89,13 +104,30 @@ class TRCA(_TemplateEstimator):
         self.filters_ = Wq @ vecs[..., ::-1][..., :n_comp]
         self.templates_ = sums / np.bincount(idx)[:, None, None]
 
-    def _band_scores(self, b: int, Xb: np.ndarray) -> np.ndarray:
+    def _operators(self, n_times: int):
+        """The sub-band filters plus centring as ``(t, t)`` matrices, or ``None`` (no filter
+        bank, or windows so long that the block-wise filter is cheaper than a dense product)."""
+        if self.filter_bank_ is None or n_times > _DENSE_MAX_TIMES:
+            return None
+        return self.filter_bank_.operators(n_times, center=True)
+
+    def _band_scores(self, b: int, Xb: np.ndarray, M: np.ndarray | None = None) -> np.ndarray:
+        """Scores of sub-band ``b``: ``Xb`` is the filtered, centred band, or with ``M`` the raw
+        trials, projected first and then filtered (both maps are linear and act on different
+        axes, so they commute; only the few projected components go through the filter)."""
         W, T = self.filters_[b], self.templates_[b]  # (k, c, j), (k, c, t)
+        K, c, j = W.shape
         if self.ensemble:
             Wall = np.concatenate(list(W), axis=1)  # (c, k * j)
-            return flat_corr(np.einsum("cj,nct->njt", Wall, Xb), np.einsum("cj,kct->kjt", Wall, T))
-        A = np.einsum("kcj,nct->nkjt", W, Xb)
-        B = np.einsum("kcj,kct->kjt", W, T)
+            A = np.matmul(Wall.T, Xb)  # (n, k * j, t)
+            if M is not None:
+                A = (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape)
+            return flat_corr(A, np.matmul(Wall.T, T))
+        A = np.matmul(W.transpose(1, 0, 2).reshape(c, K * j).T, Xb)  # (n, k * j, t)
+        if M is not None:
+            A = (A.reshape(-1, A.shape[-1]) @ M).reshape(A.shape)
+        A = A.reshape(Xb.shape[0], K, j, -1)
+        B = np.matmul(np.swapaxes(W, -1, -2), T)  # (k, j, t)
         A = A - A.mean(axis=(2, 3), keepdims=True)
         B = B - B.mean(axis=(1, 2), keepdims=True)
         num = np.einsum("nkjt,kjt->nk", A, B)
@@ -104,7 +136,10 @@ class TRCA(_TemplateEstimator):
 
     def _scores(self, X):
         self._check_times(X)
-        return self._combine(self._band_scores(b, xb) for b, xb in enumerate(self._bands(X)))
+        ops = self._operators(X.shape[2])
+        if ops is None:
+            return self._combine(self._band_scores(b, xb) for b, xb in enumerate(self._bands(X)))
+        return self._combine(self._band_scores(b, X, M) for b, M in enumerate(ops))
 
 
 class ETRCA(TRCA):
