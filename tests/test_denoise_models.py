@@ -314,7 +314,11 @@ def test_eegdenoisenet_cnn_training_lowers_the_loss(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs, n_times",
-    [({}, 512), (dict(ae_channels=(4, 8, 16), ae_kernel_size=5), 200), (dict(ae_kernel_size=3), 96)],
+    [
+        ({}, 512),
+        (dict(ae_channels=(4, 8, 16), ae_kernel_size=5), 200),
+        (dict(ae_kernel_size=3), 96),
+    ],
 )
 def test_atat_inference_path_matches_the_training_graph(kwargs, n_times):
     """The autoencoder's no-grad path (pool before ReLU, phase-stacked decoder) is the same

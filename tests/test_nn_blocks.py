@@ -338,6 +338,95 @@ def test_seanet_causal_encoder_ignores_the_future():
     torch.testing.assert_close(enc(x)[..., :10], enc(y)[..., :10])
 
 
+def _grads_of(module, x, fn):
+    x = x.detach().requires_grad_(True)
+    y = fn(module, x)
+    weights = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).reshape(y.shape)
+    params = [p for p in module.parameters()]
+    grads = torch.autograd.grad((y * weights).sum(), [x, *params])
+    return y.detach(), grads
+
+
+@pytest.mark.parametrize(
+    "kernel,stride,dilation", [(1, 1, 1), (3, 1, 2), (4, 2, 1), (7, 1, 1), (5, 3, 1)]
+)
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant"])
+@pytest.mark.parametrize("t", [6, 17])
+def test_seanet_matrix_product_convolution_matches_conv1d(
+    monkeypatch, kernel, stride, dilation, causal, pad_mode, t
+):
+    """The CPU matrix-product path of the time-major convolution gives conv1d's values and
+    gradients on the [b, c, t] layout with explicit padding (float64, every padding case)."""
+    from neurokit.nn import conv as seanet_conv
+
+    monkeypatch.setattr(seanet_conv, "_GEMM_MIN_WORK", 0)
+    layer = seanet_conv._Conv(
+        3, 5, kernel, stride=stride, dilation=dilation, causal=causal, norm="weight_norm",
+        pad_mode=pad_mode,
+    ).double()  # fmt: skip
+    x = torch.randn(2, t, 3, dtype=torch.float64)
+
+    def reference(m, inp):
+        k_eff = (kernel - 1) * dilation + 1
+        fixed, n_out = k_eff - stride, max(1, math.ceil(t / stride))
+        extra = n_out * stride - t
+        right = 0 if causal else fixed // 2
+        left, right = fixed - right, right + extra
+        xt = inp.transpose(1, 2)
+        if pad_mode == "reflect" and t <= max(left, right):
+            pytest.skip("short-signal reflect padding takes the library path")
+        xt = torch.nn.functional.pad(xt, (left, right), mode=pad_mode)
+        w = m.conv.weight
+        out = torch.nn.functional.conv1d(xt, w, m.conv.bias, stride, dilation=dilation)
+        return out.transpose(1, 2)
+
+    want, want_grads = _grads_of(layer, x, reference)
+    got, got_grads = _grads_of(layer, x, lambda m, inp: m(inp))
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 8])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("n", [1, 5])
+def test_seanet_matrix_product_transposed_convolution_matches(stride, causal, n):
+    from neurokit.nn import conv as seanet_conv
+
+    layer = seanet_conv._ConvTranspose(
+        4, 3, 2 * stride, stride=stride, causal=causal, norm="weight_norm"
+    ).double()
+    x = torch.randn(2, n, 4, dtype=torch.float64)
+
+    def reference(m, inp):
+        full = torch.nn.functional.conv_transpose1d(
+            inp.transpose(1, 2), m.conv.weight, m.conv.bias, stride
+        )
+        right = stride if causal else stride // 2
+        left = stride - right
+        return full[..., left : full.shape[-1] - right].transpose(1, 2)
+
+    want, want_grads = _grads_of(layer, x, reference)
+    got, got_grads = _grads_of(layer, x, lambda m, inp: m(inp))
+    assert got.shape == (2, n * stride, 3)
+    torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
+
+
+def test_seanet_library_path_under_autocast_matches():
+    """Under CPU autocast the library kernels run; in float32 the two paths agree."""
+    enc = SEANetEncoder(dim=16, n_filters=4, ratios=(2, 4)).eval()
+    x = torch.randn(2, 1, 64)
+    with torch.no_grad():
+        fast = enc(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            slow = enc(x)
+    assert slow.dtype == torch.bfloat16
+    assert float((slow.float() - fast).norm() / fast.norm()) < 0.05
+
+
 # ----------------------------------------------------------------------------- spectral
 
 

@@ -8,6 +8,16 @@ are about twice as fast on that layout as on ``[b, c, t]`` for the narrow widths
 reflect padding is a copy of a few rows instead of a strided gather, and the LSTM reads its
 input without a transpose. ``forward`` keeps the ``[b, c, t]`` interface; ``forward_time_major``
 skips the two transposes for callers that hold ``[b, t, c]`` already.
+
+On the CPU, 1x1 convolutions, the wide layers (``kernel * c_in >= 512``: the last strided
+convolutions, the convolutions at the bottleneck) and the transposed convolutions run as one
+matrix product on an unfolded copy of the input (or, transposed, as one matrix product whose
+two halves overlap-add) instead of a oneDNN convolution, with a hand-written backward
+(:class:`_UnfoldConv`, :class:`_FoldConvTranspose`): on one thread oneDNN is 2-5x slower on
+those shapes, mostly in the backward pass. The narrow dilated convolutions keep oneDNN, which
+is faster for them. Both paths give the same values to float rounding. Under CPU autocast
+every layer takes the matrix-product path (see :func:`_gemm_dtype`); CUDA always uses the
+library kernels.
 """
 
 from __future__ import annotations
@@ -26,6 +36,8 @@ __all__ = ["SEANetEncoder", "SEANetDecoder"]
 
 _NORMS = ("weight_norm", "none")
 _PAD_MODES = ("reflect", "constant")
+#: ``kernel * c_in`` from which a CPU convolution runs as a matrix product (see module doc)
+_GEMM_MIN_WORK = 512
 
 
 def _normed(module: nn.Module, norm: str) -> nn.Module:
@@ -52,6 +64,143 @@ def _pad(x: torch.Tensor, left: int, right: int, mode: str) -> torch.Tensor:
     if right:
         parts.append(x[:, length - 1 - right : length - 1].flip(1))
     return torch.cat(parts, dim=1)
+
+
+def _gemm_dtype(x: torch.Tensor):
+    """``(dtype, forced)`` of the matrix-product path for ``x``: ``dtype`` None off the CPU;
+    under CPU autocast the autocast dtype, and ``forced`` because every layer then takes that
+    path (oneDNN's bfloat16 convolutions of torch 2.11 return wrong values for some shapes,
+    e.g. 8 input channels and kernel 8, on CPUs with AMX; bfloat16 matrix products are right)."""
+    if x.device.type != "cpu" or not x.is_floating_point():
+        return None, False
+    if torch.is_autocast_enabled("cpu"):
+        return torch.get_autocast_dtype("cpu"), True
+    return x.dtype, False
+
+
+def _apply(fn, dtype, x, w2, bias, *args):
+    """``fn.apply`` with the tensors in ``dtype`` and autocast off (the backward pass then
+    sees one dtype)."""
+    bias = None if bias is None else bias.to(dtype)
+    with torch.autocast("cpu", enabled=False):
+        return fn.apply(x.to(dtype), w2.to(dtype), bias, *args)
+
+
+def _unfold(xp: torch.Tensor, k: int, d: int, s: int, n_out: int) -> torch.Tensor:
+    """``[b, tp, c]`` -> ``[b * n_out, k * c]``: row ``i`` holds the ``k`` input rows of output
+    ``i`` (taps ``i * s + j * d``), tap-major."""
+    b, tp, c = xp.shape
+    if k == 1 and s == 1:
+        return xp[:, :n_out].reshape(b * n_out, c)
+    if d == 1 and k == 2 * s and tp >= (n_out + 1) * s:  # strided SEANet convolutions
+        v = xp[:, : (n_out + 1) * s].reshape(b, n_out + 1, s * c)
+        return torch.cat((v[:, :-1], v[:, 1:]), dim=-1).view(b * n_out, k * c)
+    span = (n_out - 1) * s + 1
+    return torch.cat([xp[:, j * d : j * d + span : s] for j in range(k)], -1).view(b * n_out, -1)
+
+
+def _fold(g: torch.Tensor, shape: tuple, k: int, d: int, s: int, n_out: int) -> torch.Tensor:
+    """Adjoint of :func:`_unfold`: ``[b * n_out, k * c]`` -> ``[b, tp, c]`` (overlaps summed)."""
+    b, tp, c = shape
+    if k == 1 and s == 1 and tp == n_out:
+        return g.view(b, n_out, c)
+    out = g.new_zeros(b, tp, c)
+    if d == 1 and k == 2 * s and tp >= (n_out + 1) * s:
+        v = out[:, : (n_out + 1) * s].view(b, n_out + 1, s * c)
+        halves = g.view(b, n_out, 2, s * c)
+        v[:, :-1] += halves[:, :, 0]
+        v[:, 1:] += halves[:, :, 1]
+        return out
+    taps, span = g.view(b, n_out, k, c), (n_out - 1) * s + 1
+    for j in range(k):
+        out[:, j * d : j * d + span : s] += taps[:, :, j]
+    return out
+
+
+def _unpad(g: torch.Tensor, t: int, left: int, right: int, mode: str) -> torch.Tensor:
+    """Adjoint of :func:`_pad` for signals longer than the pad: ``[b, left + t + right, c]``
+    -> ``[b, t, c]`` (reflected rows added back onto the rows they copy)."""
+    if left == 0 and right == 0:
+        return g
+    out = g[:, left : left + t].clone()
+    if mode == "reflect":
+        if left:
+            out[:, 1 : left + 1] += g[:, :left].flip(1)
+        if right:
+            out[:, t - 1 - right : t - 1] += g[:, left + t :].flip(1)
+    return out
+
+
+class _UnfoldConv(torch.autograd.Function):
+    """Padded 1-D convolution of time-major ``x [b, t, c_in]`` as one matrix product:
+    ``unfold(pad(x)) @ w2 + bias`` with ``w2 [k * c_in, c_out]`` (tap-major rows)."""
+
+    @staticmethod
+    def forward(ctx, x, w2, bias, k, d, s, left, right, mode, n_out):
+        xp = _pad(x, left, right, mode)
+        cols = _unfold(xp, k, d, s, n_out)
+        y = cols.new_empty(x.shape[0], n_out, w2.shape[1])  # not a view: callers modify it
+        if bias is None:
+            torch.mm(cols, w2, out=y.view(cols.shape[0], -1))
+        else:
+            torch.addmm(bias, cols, w2, out=y.view(cols.shape[0], -1))
+        ctx.save_for_backward(cols, w2)
+        ctx.geometry = (tuple(xp.shape), x.shape[1], k, d, s, left, right, mode, n_out)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        cols, w2 = ctx.saved_tensors
+        shape, t, k, d, s, left, right, mode, n_out = ctx.geometry
+        gy = gy.reshape(cols.shape[0], -1)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _unpad(_fold(gy @ w2.t(), shape, k, d, s, n_out), t, left, right, mode)
+        if ctx.needs_input_grad[1]:
+            gw = cols.t() @ gy
+        if ctx.needs_input_grad[2]:
+            gb = gy.sum(0)
+        return gx, gw, gb, None, None, None, None, None, None, None
+
+
+class _FoldConvTranspose(torch.autograd.Function):
+    """Transposed 1-D convolution with ``kernel = 2 * stride`` of time-major ``x [b, n, c_in]``
+    as one matrix product ``x @ w2`` (``w2 [c_in, 2 s c_out]``) whose two halves are added with
+    an offset of one frame, then trimmed by ``left`` / ``right`` samples: ``[b, n s, c_out]``
+    when ``left + right = s``."""
+
+    @staticmethod
+    def forward(ctx, x, w2, bias, s, left, right):
+        b, n, c_in = x.shape
+        y = (x.reshape(b * n, c_in) @ w2).view(b, n, 2, -1)
+        full = y.new_empty(b, n + 1, y.shape[-1])
+        full[:, :n] = y[:, :, 0]
+        full[:, n].zero_()
+        full[:, 1:] += y[:, :, 1]
+        c_out = y.shape[-1] // s
+        out = full.view(b, (n + 1) * s, c_out)[:, left : (n + 1) * s - right]
+        out = out + bias if bias is not None else out.contiguous()
+        ctx.save_for_backward(x, w2)
+        ctx.geometry = (s, left, right, c_out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w2 = ctx.saved_tensors
+        s, left, right, c_out = ctx.geometry
+        b, n, c_in = x.shape
+        full = g.new_zeros(b, (n + 1) * s, c_out)
+        full[:, left : (n + 1) * s - right] = g
+        full = full.view(b, n + 1, s * c_out)
+        gy = torch.cat((full[:, :n], full[:, 1:]), dim=-1).view(b * n, 2 * s * c_out)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = (gy @ w2.t()).view(b, n, c_in)
+        if ctx.needs_input_grad[1]:
+            gw = x.reshape(b * n, c_in).t() @ gy
+        if ctx.needs_input_grad[2]:
+            gb = g.sum((0, 1))
+        return gx, gw, gb, None, None, None
 
 
 def _as_image(x: torch.Tensor) -> torch.Tensor:
@@ -89,8 +238,21 @@ class _Conv(nn.Module):
         else:
             right = fixed // 2
             left, right = fixed - right, right + extra
+        k, c_in = self.conv.kernel_size[0], self.conv.in_channels
+        fits = min(left, right) >= 0 and (self.pad_mode != "reflect" or t > max(left, right))
+        dtype, forced = _gemm_dtype(x)
+        if dtype is not None and fits and (forced or k == 1 or k * c_in >= _GEMM_MIN_WORK):
+            w2 = self.conv.weight.permute(2, 1, 0).reshape(k * c_in, -1)
+            n_out = (t + left + right - self.k_eff) // self.stride + 1
+            return _apply(
+                _UnfoldConv, dtype, x, w2, self.conv.bias, k, self.dilation, self.stride,
+                left, right, self.pad_mode, n_out,
+            )  # fmt: skip
         weight = self.conv.weight.unsqueeze(2)
-        if left == right > 0 and self.pad_mode == "reflect" and t > left + self.k_eff:
+        edges = left == right > 0 and self.pad_mode == "reflect" and t > left + self.k_eff
+        if edges and not torch.is_grad_enabled():
+            # the edge trick saves a padded copy in inference; under autograd its in-place
+            # writes cost more in the backward pass than the copy does
             return self._reflect_edges(x, weight, left)
         return self._conv(_pad(x, left, right, self.pad_mode), weight)
 
@@ -133,10 +295,17 @@ class _ConvTranspose(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[b, n, c_in]`` -> ``[b, n * stride, c_out]``."""
-        weight = self.conv.weight.unsqueeze(2)
-        y = _from_image(F.conv_transpose2d(_as_image(x), weight, self.conv.bias, (1, self.stride)))
         right = self.trim if self.causal else self.trim // 2
         left = self.trim - right
+        k, c_in = self.conv.kernel_size[0], self.conv.in_channels
+        dtype, _ = _gemm_dtype(x)
+        if k == 2 * self.stride and dtype is not None:
+            w2 = self.conv.weight.permute(0, 2, 1).reshape(c_in, -1)
+            return _apply(
+                _FoldConvTranspose, dtype, x, w2, self.conv.bias, self.stride, left, right
+            )
+        weight = self.conv.weight.unsqueeze(2)
+        y = _from_image(F.conv_transpose2d(_as_image(x), weight, self.conv.bias, (1, self.stride)))
         return y[:, left : y.shape[1] - right]
 
 
