@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from scipy import signal
 
+from neurokit.decoding.evaluation import evaluate, make_method
 from neurokit.decoding.filterbank import FilterBank
+from neurokit.decoding.phase_locked import make_phase_locked_benchmark
 from neurokit.errors import InvalidParameterError
 from neurokit.models.ssvep import GuneySSVEPClassifier, GuneySSVEPNet, subband_stack
 from neurokit.training import from_pretrained, save_pretrained
@@ -262,8 +264,74 @@ def test_deterministic_global_stage_epochs_input_and_rng_untouched():
     d = _clf(n_epochs_global=2, sfreq=None).fit(epochs, y)
     assert (d.sfreq_, d.n_chans_, d.n_times_) == (SFREQ, N_CHANS, N_TIMES)
     np.testing.assert_allclose(d.predict_proba(epochs), a.predict_proba(X), atol=1e-4)
+    # arrays in volts with units="V" are the same signals as arrays in microvolts
+    v = _clf(n_epochs_global=2, units="V").fit(X * 1e-6, y)
+    np.testing.assert_allclose(v.predict_proba(X * 1e-6), a.predict_proba(X), atol=1e-4)
+    with pytest.raises(InvalidParameterError, match="units='mV'"):
+        _clf(units="mV").fit(X, y)
+    for lr in (0.0, -1e-3, float("nan"), float("inf")):
+        with pytest.raises(InvalidParameterError, match="lr=.*learning rate"):
+            _clf(lr=lr).fit(X, y)
     with pytest.raises(InvalidParameterError, match="sfreq is None"):
         _clf(sfreq=None).fit(X, y)
     with pytest.raises(InvalidParameterError, match="resample"):
         _clf(sfreq=500.0).fit(epochs, y)
     assert _clf().get_params()["n_epochs_subject"] == 5
+
+
+# ---------------------------------------------------------------------------------- evaluation
+def _phase_locked(n_subjects=2, seed=0):
+    """The 40-target phase-locked benchmark (volts, 250 Hz, 6 blocks) on white-noise
+    background, at a higher SNR than the shared-EEG one so that a short budget suffices."""
+    rng = np.random.default_rng(seed)
+    background = rng.standard_normal((240 * n_subjects, N_CHANS, 375)) * 1e-5
+    return make_phase_locked_benchmark(
+        background, n_subjects=n_subjects, snr_db=-6.0, snr_spread_db=0.0, seed=seed
+    )
+
+
+def test_evaluation_budget_learns_the_phase_locked_benchmark():
+    """``make_method("guney")`` on volts (as SSVEPData holds them) with a short budget learns:
+    the loss falls and a held-out block is decoded far above chance (1/40)."""
+    data = _phase_locked()
+    clf = make_method("guney", data, deep_epochs=15)
+    assert (clf.units, clf.lr, clf.n_epochs_global, clf.n_epochs_subject) == ("V", 1e-3, 15, 7)
+    assert GuneySSVEPClassifier().lr == 1e-4  # the reference's rate stays the default
+    d = data.crop(0.4)
+    train, test = d.block != 5, d.block == 5
+    clf.set_params(device="cpu").fit(d.X[train], d.y[train], groups=d.subject[train])
+    first, last = clf.history_["global"][0], clf.history_["global"][-1]
+    assert last["cross_entropy"] < first["cross_entropy"] - 1.0
+    accuracy = float(np.mean(clf.predict(d.X[test], groups=d.subject[test]) == d.y[test]))
+    assert accuracy > 0.3, accuracy
+
+
+@pytest.mark.parametrize("bad", [0, -1e-3, float("nan"), float("inf"), "fast", True, None])
+def test_deep_lr_validation(bad):
+    data = _phase_locked(n_subjects=1)
+    with pytest.raises(InvalidParameterError, match=r"deep_lr=.* \(--deep-lr\); must be"):
+        make_method("guney", data, deep_lr=bad)
+    with pytest.raises(InvalidParameterError, match=r"deep_lr=.* \(--deep-lr\)"):
+        evaluate(data, ["cca", "guney"], [0.4], "leave-one-block-out", deep_lr=bad)
+
+
+def test_deep_budget_validation_and_cli(tmp_path, capsys):
+    from neurokit.cli import main
+
+    data = _phase_locked(n_subjects=1)
+    assert make_method("guney", data, deep_lr=3e-4, deep_epochs=4).lr == 3e-4
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(InvalidParameterError, match=r"deep_epochs=.* \(--deep-epochs\)"):
+            make_method("guney", data, deep_epochs=bad)
+    # the options are checked before the data are read
+    nope = str(tmp_path / "nope")
+    args = ["ssvep", "evaluate", "--data", nope, "--methods", "cca,guney", "--quiet"]
+    assert main([*args, "--deep-lr", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "deep_lr=0.0 (--deep-lr); must be a positive, finite learning rate" in err
+    assert main([*args, "--deep-lr", "nan"]) == 2
+    assert "--deep-lr" in capsys.readouterr().err
+    assert main([*args, "--deep-epochs", "0"]) == 2
+    assert "deep_epochs=0 (--deep-epochs)" in capsys.readouterr().err
+    assert main([*args, "--deep-lr", "1e-4"]) == 2  # a valid rate: now the missing data
+    assert "no such folder" in capsys.readouterr().err

@@ -120,9 +120,11 @@ def load_data(args):
 
 
 def run(args) -> int:
-    from ..decoding.evaluation import evaluate, format_table
+    from ..decoding.evaluation import check_deep_budget, evaluate, format_table
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if "guney" in methods:  # before the data are read
+        check_deep_budget(args.deep_epochs, args.deep_lr)
     data = load_data(args)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     if say:

@@ -39,7 +39,15 @@ from sklearn.model_selection import StratifiedKFold
 from ..errors import InvalidParameterError
 from .metrics import itr_per_block
 
-__all__ = ["METHODS", "PROTOCOLS", "make_method", "evaluate", "protocol_splits", "format_table"]
+__all__ = [
+    "METHODS",
+    "PROTOCOLS",
+    "check_deep_budget",
+    "make_method",
+    "evaluate",
+    "protocol_splits",
+    "format_table",
+]
 
 PROTOCOLS = ("within-session", "cross-session", "cross-subject", "leave-one-block-out")
 METHODS = (
@@ -59,7 +67,7 @@ TRAINING_FREE = ("cca", "fbcca")
 DEEP_LR = 1e-3  # Adam rate of the guney network here (reference: 1e-4 over 1000 epochs)
 
 
-def _check_deep(deep_epochs, deep_lr):
+def check_deep_budget(deep_epochs, deep_lr):
     """Validate the budget of the deep network; errors name the parameter (and CLI option)."""
     bad_epochs = isinstance(deep_epochs, bool) or not isinstance(deep_epochs, (int, np.integer))
     if bad_epochs or deep_epochs < 1:
@@ -127,7 +135,7 @@ def make_method(
     if name == "guney":
         from ..models.ssvep import GuneySSVEPClassifier
 
-        epochs, lr = _check_deep(deep_epochs, deep_lr)
+        epochs, lr = check_deep_budget(deep_epochs, deep_lr)
         return GuneySSVEPClassifier(
             sfreq=sfreq,
             units="V",  # SSVEPData holds volts; the network is fed microvolts
@@ -271,7 +279,7 @@ def evaluate(
                 f"unknown SSVEP method {m!r}; choose from {', '.join(METHODS)}"
             )
     if "guney" in methods:
-        _check_deep(deep_epochs, deep_lr)
+        check_deep_budget(deep_epochs, deep_lr)
     splits = protocol_splits(data, protocol, n_folds=n_folds, random_state=random_state)
     _, _, rest = _stimulus(data)
     n_classes = len(data.freqs)
