@@ -263,3 +263,28 @@ def test_kalunga_ssvep_cca_fbcca_above_chance():
     est = FBCCA([13.0, 17.0, 21.0], n_bands=3, no_control_threshold=threshold, **kw).fit(X)
     acc = np.mean(est.predict(X) == y)
     assert acc >= 0.5, acc  # 4 classes: chance 0.25
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_riemann_batched_pipeline_equals_pyriemann_and_sklearn(n_classes):
+    """The default SSVEPRiemann (Ledoit-Wolf, affine-invariant metric) runs on batched NumPy;
+    it must give pyriemann's mean and tangent vectors and scikit-learn's logistic regression."""
+    from pyriemann.tangentspace import TangentSpace
+    from pyriemann.utils.mean import mean_riemann
+    from sklearn.linear_model import LogisticRegression
+
+    from neurokit.decoding.riemann import ledoit_wolf_covariances, riemann_mean
+
+    freqs = FREQS[:n_classes]
+    X, y = _trials(10, phase_locked=False, noise=2.0, seed=21, freqs=freqs)
+    est = SSVEPRiemann(freqs, sfreq=SFREQ).fit(X, y)
+    ext = est._extended(X)
+    covs = ledoit_wolf_covariances(ext)
+    np.testing.assert_allclose(riemann_mean(covs), mean_riemann(covs), rtol=1e-7, atol=1e-12)
+    ts = TangentSpace(metric="riemann").fit(covs)
+    feats = ts.transform(covs)
+    ours = est.pipeline_[1].transform(covs)
+    np.testing.assert_allclose(ours, feats, rtol=1e-6, atol=1e-8)
+    lr = LogisticRegression(C=est.C, max_iter=1000).fit(feats, y)
+    np.testing.assert_allclose(est.predict_proba(X), lr.predict_proba(feats), atol=1e-5)
+    np.testing.assert_array_equal(est.predict(X), lr.predict(feats))

@@ -5,20 +5,32 @@ Butterworth, zero phase, one filter pass per frequency for all trials), the filt
 stacked into an extended signal ``(n_freqs * n_channels, n_times)``, and the pipeline
 ``Covariances -> TangentSpace -> LogisticRegression`` of pyriemann and scikit-learn classifies
 its covariance matrix. The filtering and stacking are written here (a few lines of
-:mod:`scipy.signal`); the Riemannian geometry is pyriemann's and the classifier scikit-learn's.
+:mod:`scipy.signal`).
 
-The covariances are batched for speed, with the same results: the Ledoit-Wolf estimates of
-all trials are computed at once (scikit-learn's shrinkage formula, which pyriemann's ``"lwf"``
-applies trial by trial); the narrow-band filters run through
+The default configuration (Ledoit-Wolf covariances, affine-invariant metric) runs on batched
+NumPy with the same results as pyriemann and scikit-learn, to rounding:
+
+- the Ledoit-Wolf estimates of all trials at once (scikit-learn's shrinkage formula, which
+  pyriemann's ``"lwf"`` applies trial by trial);
+- the affine-invariant mean by pyriemann's gradient descent (:func:`riemann_mean`: Euclidean
+  mean as the start, the same step-size rule and stopping test), each step one batched
+  eigendecomposition of all whitened matrices; the tangent vectors as pyriemann's
+  ``TangentSpace`` (``upper(logm(M^-1/2 C M^-1/2))``, off-diagonal entries times sqrt 2);
+- the logistic regression as scikit-learn's ``LogisticRegression(C, max_iter=1000)``: the same
+  objective (mean multinomial or binomial log-loss plus ``||W||^2 / (2 C n)``, intercepts not
+  penalised), minimised by the same call of scipy's L-BFGS-B from the same start with the same
+  options (:class:`_Logistic`).
+
+Other estimators or metrics use pyriemann's classes. The narrow-band filters run through
 :func:`neurokit.decoding.filterbank.sosfiltfilt` (cached initial conditions).
-
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
-from sklearn.base import BaseEstimator, TransformerMixin
+from scipy import optimize, signal
+from scipy.special import expit, log_expit, logsumexp, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -27,7 +39,7 @@ from ..errors import InvalidParameterError
 from ._base import SSVEPEstimator, _check_freqs, check_positive_int
 from .filterbank import sosfiltfilt
 
-__all__ = ["SSVEPRiemann", "ledoit_wolf_covariances"]
+__all__ = ["SSVEPRiemann", "ledoit_wolf_covariances", "riemann_mean"]
 
 
 def ledoit_wolf_covariances(X: np.ndarray) -> np.ndarray:
@@ -71,6 +83,157 @@ class _LedoitWolf(TransformerMixin, BaseEstimator):
         return ledoit_wolf_covariances(X)
 
 
+def _eig_apply(C: np.ndarray, fn) -> np.ndarray:
+    """``V fn(w) V^T`` of symmetric matrices ``C`` (..., c, c), all at once."""
+    w, V = np.linalg.eigh(C)
+    return (V * fn(w)[..., None, :]) @ np.swapaxes(V, -1, -2)
+
+
+def _sqrt_invsqrt(M: np.ndarray):
+    """``M^1/2`` and ``M^-1/2`` of one SPD matrix from one eigendecomposition."""
+    w, V = np.linalg.eigh(M)
+    r = np.sqrt(w)
+    return (V * r) @ V.T, (V / r) @ V.T
+
+
+def _weighted_logm_sum(A: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_i weights[i] logm(A[i])`` of SPD matrices ``A`` (n, c, c), one batched eigh."""
+    w, V = np.linalg.eigh(A)
+    n, c, _ = A.shape
+    left = (V * (np.log(w) * weights[:, None])[:, None, :]).transpose(1, 0, 2).reshape(c, -1)
+    return left @ V.transpose(1, 0, 2).reshape(c, -1).T
+
+
+def riemann_mean(C: np.ndarray, *, tol: float = 1e-8, maxiter: int = 50) -> np.ndarray:
+    """Affine-invariant Riemannian mean of SPD matrices ``C`` (n, c, c), equal weights.
+
+    The gradient descent of :func:`pyriemann.utils.mean.mean_riemann` step by step: start at
+    the Euclidean mean ``M``; ``J = mean_i logm(M^-1/2 C_i M^-1/2)``,
+    ``M <- M^1/2 expm(nu J) M^1/2``; ``nu`` shrinks by 0.95 while ``nu ||J||_F`` decreases and
+    halves otherwise; stop when ``||J||_F <= tol`` or ``nu <= tol`` (pyriemann's defaults,
+    ``tol = 10e-9``). Each step is one batched eigendecomposition of the ``n`` whitened
+    matrices plus two of ``c x c`` matrices.
+    """
+    C = np.asarray(C, dtype=float)
+    n, c, _ = C.shape
+    weights = np.full(n, 1.0 / n)
+    M = np.tensordot(weights, C, axes=([0], [0]))
+    nu, tau = 1.0, np.finfo(np.float64).max
+    for _ in range(maxiter):
+        M12, Mm12 = _sqrt_invsqrt(M)
+        J = _weighted_logm_sum(Mm12 @ C @ Mm12, weights)
+        M = M12 @ _eig_apply(nu * J, np.exp) @ M12
+        crit = np.linalg.norm(J, ord="fro")
+        h = nu * crit
+        if h < tau:
+            nu, tau = 0.95 * nu, h
+        else:
+            nu = 0.5 * nu
+        if crit <= tol or nu <= tol:
+            break
+    return M
+
+
+class _RiemannTangentSpace(TransformerMixin, BaseEstimator):
+    """pyriemann's ``TangentSpace(metric="riemann")`` on batched NumPy: reference = the
+    :func:`riemann_mean` of the training matrices; vectors ``upper(logm(M^-1/2 C M^-1/2))``
+    with the upper triangle read row by row and off-diagonal entries times sqrt 2."""
+
+    def fit(self, X, y=None):
+        self.reference_ = riemann_mean(X)
+        _, self._whitener = _sqrt_invsqrt(self.reference_)
+        return self
+
+    def transform(self, X):
+        c = X.shape[-1]
+        L = _eig_apply(self._whitener @ X @ self._whitener, np.log)
+        rows, cols = np.triu_indices(c)
+        coeffs = np.where(rows == cols, 1.0, np.sqrt(2.0))
+        return L[:, rows, cols] * coeffs
+
+
+class _Logistic(ClassifierMixin, BaseEstimator):
+    """scikit-learn's ``LogisticRegression(C=C, max_iter=max_iter)`` (l2, lbfgs) written out.
+
+    The objective is scikit-learn's: the mean log-loss (multinomial with one weight vector per
+    class for three or more classes, binomial for two) plus ``||W||^2 / (2 C n)``, intercepts
+    not penalised; it is minimised by ``scipy.optimize.minimize(method="L-BFGS-B")`` from zero
+    with scikit-learn's options (``gtol = tol``, ``ftol = 64 eps``, ``maxls = 50``), the
+    parameters in scikit-learn's order. Only the input checks and the array-API layer are left
+    out (the features here are a dense float64 array built by this module).
+    """
+
+    def __init__(self, C=1.0, max_iter=1000, tol=1e-4):
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        self.classes_, idx = np.unique(y, return_inverse=True)
+        n, d = X.shape
+        K = self.classes_.size
+        l2 = 1.0 / (float(self.C) * n)
+        if K == 2:
+            target = idx.astype(float)
+
+            def fun(w):
+                raw = X @ w[:d] + w[d]
+                loss = np.mean(-log_expit(raw) + (1.0 - target) * raw)  # log(1+e^r) - y r
+                g = (expit(raw) - target) / n
+                grad = np.empty(d + 1)
+                grad[:d] = X.T @ g + l2 * w[:d]
+                grad[d] = g.sum()
+                return loss + 0.5 * l2 * (w[:d] @ w[:d]), grad
+
+            w0 = np.zeros(d + 1)
+        else:
+            onehot = np.zeros((n, K))
+            onehot[np.arange(n), idx] = 1.0
+
+            def fun(w):
+                W = w.reshape((K, d + 1), order="F")
+                raw = X @ W[:, :d].T + W[:, d]
+                lse = logsumexp(raw, axis=1)
+                loss = np.mean(lse - raw[np.arange(n), idx])
+                g = (np.exp(raw - lse[:, None]) - onehot) / n
+                grad = np.empty((K, d + 1), order="F")
+                grad[:, :d] = g.T @ X + l2 * W[:, :d]
+                grad[:, d] = g.sum(axis=0)
+                Wf = W[:, :d]
+                return loss + 0.5 * l2 * float((Wf * Wf).sum()), grad.ravel(order="F")
+
+            w0 = np.zeros((K, d + 1), order="F").ravel(order="F")
+        res = optimize.minimize(
+            fun, w0, method="L-BFGS-B", jac=True,
+            options={"maxiter": int(self.max_iter), "maxls": 50, "gtol": float(self.tol),
+                     "ftol": 64 * np.finfo(float).eps},
+        )  # fmt: skip
+        if K == 2:
+            self.coef_, self.intercept_ = res.x[None, :d], res.x[d:]
+        else:
+            W = res.x.reshape((K, d + 1), order="F")
+            self.coef_, self.intercept_ = np.ascontiguousarray(W[:, :d]), W[:, d].copy()
+        self.n_iter_ = np.array([res.nit])
+        return self
+
+    def decision_function(self, X):
+        scores = X @ self.coef_.T + self.intercept_
+        return scores[:, 0] if self.classes_.size == 2 else scores
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+
 class SSVEPRiemann(SSVEPEstimator):
     """Extended-covariance tangent-space classifier for SSVEP; trained.
 
@@ -106,7 +269,8 @@ class SSVEPRiemann(SSVEPEstimator):
     classes_ : ndarray
         Sorted labels of ``y``; a rest / no-control class is one more class.
     pipeline_ : sklearn.pipeline.Pipeline
-        The fitted ``Covariances -> TangentSpace -> LogisticRegression`` pipeline.
+        The fitted ``Covariances -> TangentSpace -> LogisticRegression`` pipeline (for
+        ``estimator="lwf", metric="riemann"`` its batched equivalents in this module).
     """
 
     _requires_sfreq = True
@@ -131,9 +295,6 @@ class SSVEPRiemann(SSVEPEstimator):
         return out.reshape(X.shape[0], -1, X.shape[2])
 
     def _fit(self, X, y):
-        from pyriemann.estimation import Covariances
-        from pyriemann.tangentspace import TangentSpace
-
         freqs = _check_freqs(self.freqs, type(self).__name__)
         order = check_positive_int(self.filter_order, "filter_order")
         bw, nyq = float(self.bandwidth), self.sfreq_ / 2.0
@@ -149,11 +310,19 @@ class SSVEPRiemann(SSVEPEstimator):
             signal.butter(order, [f - bw, f + bw], btype="bandpass", fs=self.sfreq_, output="sos")
             for f in freqs
         ]
-        self.pipeline_ = make_pipeline(
-            _LedoitWolf() if self.estimator == "lwf" else Covariances(estimator=self.estimator),
-            TangentSpace(metric=self.metric),
-            LogisticRegression(C=self.C, max_iter=1000),
-        )
+        if self.estimator == "lwf" and self.metric == "riemann":
+            self.pipeline_ = make_pipeline(
+                _LedoitWolf(), _RiemannTangentSpace(), _Logistic(C=self.C, max_iter=1000)
+            )
+        else:
+            from pyriemann.estimation import Covariances
+            from pyriemann.tangentspace import TangentSpace
+
+            self.pipeline_ = make_pipeline(
+                _LedoitWolf() if self.estimator == "lwf" else Covariances(estimator=self.estimator),
+                TangentSpace(metric=self.metric),
+                LogisticRegression(C=self.C, max_iter=1000),
+            )
         self.pipeline_.fit(self._extended(X), y)
         self.classes_ = self.pipeline_.classes_
 
