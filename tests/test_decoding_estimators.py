@@ -288,3 +288,11 @@ def test_riemann_batched_pipeline_equals_pyriemann_and_sklearn(n_classes):
     lr = LogisticRegression(C=est.C, max_iter=1000).fit(feats, y)
     np.testing.assert_allclose(est.predict_proba(X), lr.predict_proba(feats), atol=1e-5)
     np.testing.assert_array_equal(est.predict(X), lr.predict(feats))
+
+
+def test_riemann_mean_rejects_bad_shapes():
+    from neurokit.decoding.riemann import riemann_mean
+
+    for bad in (np.eye(3), np.zeros((0, 3, 3)), np.zeros((2, 3, 4))):
+        with pytest.raises(InvalidParameterError, match=r"shape \(n_matrices >= 1, c, c\)"):
+            riemann_mean(bad)

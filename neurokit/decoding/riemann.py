@@ -115,6 +115,10 @@ def riemann_mean(C: np.ndarray, *, tol: float = 1e-8, maxiter: int = 50) -> np.n
     matrices plus two of ``c x c`` matrices.
     """
     C = np.asarray(C, dtype=float)
+    if C.ndim != 3 or C.shape[0] < 1 or C.shape[1] != C.shape[2]:
+        raise InvalidParameterError(
+            f"riemann_mean needs C of shape (n_matrices >= 1, c, c); got {C.shape}"
+        )
     n, c, _ = C.shape
     weights = np.full(n, 1.0 / n)
     M = np.tensordot(weights, C, axes=([0], [0]))
