@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -620,3 +621,44 @@ def test_fft_amplitude_phase_terms():
     assert float(amp) > 1e-3 and float(phase) < 1e-5
     with pytest.raises(InvalidParameterError):
         fft_amplitude_phase_loss(a, a, phase="wrapped")
+
+
+# ---------------------------------------------------------------- Dropout (16-bit CPU mask)
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.95])
+def test_dropout_keeps_the_expected_fraction_and_scales(p):
+    from neurokit.nn.dropout import Dropout
+
+    torch.manual_seed(0)
+    drop = Dropout(p).train()
+    n = 400_000
+    out = drop(torch.ones(n))
+    kept = out > 0
+    # binomial standard error is below 8e-4 here; 5 of them is a loose but failing bound
+    assert abs(kept.float().mean().item() - (1 - p)) < 5 * np.sqrt(p * (1 - p) / n)
+    assert torch.allclose(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
+    # mask elements are independent of their position (no pattern from the 4 words per draw)
+    words = kept.view(-1, 4).float().mean(0)
+    assert torch.all((words - (1 - p)).abs() < 5 * np.sqrt(p * (1 - p) / (n / 4)))
+
+
+def test_dropout_gradient_is_the_same_mask_and_eval_is_identity():
+    from neurokit.nn.dropout import Dropout
+
+    torch.manual_seed(1)
+    drop = Dropout(0.3).train()
+    x = torch.randn(64, 5, 33, requires_grad=True)
+    torch.manual_seed(2)
+    out = drop(x)
+    grad = torch.randn_like(out)
+    out.backward(grad)
+    keep = out.detach() != 0
+    assert 0.6 < keep.float().mean().item() < 0.8
+    assert torch.allclose(out.detach(), torch.where(keep, x.detach() / 0.7, 0.0))
+    assert torch.allclose(x.grad, torch.where(keep, grad / 0.7, 0.0))
+    torch.manual_seed(2)
+    again = Dropout(0.3).train()(x.detach())
+    assert torch.equal(again, out.detach())  # the default generator seeds it
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    half = Dropout(0.5).train()(x.detach().double())
+    assert half.dtype == torch.float64 and ((half == 0) | torch.isclose(half, 2 * x.double())).all()

@@ -37,6 +37,9 @@ The README's hyperparameters agree with ``main.m``; the BETA values are options
   Adam: the same term is added to the loss here, and the shared
   :class:`~neurokit.training.Trainer` runs with ``weight_decay=0`` at a constant rate.
 - As in MATLAB, the last incomplete mini-batch of an epoch is dropped.
+- The dropouts are :class:`neurokit.nn.dropout.Dropout`: ``torch.nn.Dropout`` with a cheaper
+  CPU mask (16 random bits per element; the probability on a 2^-16 grid), which makes a CPU
+  training step about 1.7x faster; elsewhere the same as torch's.
 - Input scale: the network is not normalised and its weights start at N(0, 0.01^2), so it
   needs the signals in the reference's unit, microvolts (tens of uV); in volts (1e-5) every
   activation is swamped by the biases and nothing is learned. Arrays are taken in microvolts
@@ -69,6 +72,7 @@ from torch import nn
 
 from ..decoding.filterbank import FilterBank
 from ..errors import InvalidParameterError
+from ..nn.dropout import Dropout
 
 __all__ = ["GuneySSVEPNet", "GuneySSVEPClassifier", "subband_stack"]
 
@@ -180,13 +184,13 @@ class GuneySSVEPNet(nn.Module):
         d = n_spatial
         self.band_combine = nn.Conv2d(n_bands, 1, (1, 1), bias=False)
         self.spatial = nn.Conv2d(1, d, (n_chans, 1))
-        self.drop_spatial = nn.Dropout(0.0)
+        self.drop_spatial = Dropout(0.0)
         self.downsample = nn.Conv2d(d, d, (1, self.stride), stride=(1, self.stride))
-        self.drop_downsample = nn.Dropout(0.0)
+        self.drop_downsample = Dropout(0.0)
         self.relu = nn.ReLU()
         self._pad = ((self.kernel_size - 1) // 2, self.kernel_size // 2, 0, 0)  # "same"
         self.temporal = nn.Conv2d(d, d, (1, self.kernel_size))
-        self.drop_final = nn.Dropout(0.0)
+        self.drop_final = Dropout(0.0)
         self.head = nn.Linear(d * self.n_frames, n_outputs)
         self.set_dropout(
             spatial=drop_prob_spatial, downsample=drop_prob_downsample, final=drop_prob_final
