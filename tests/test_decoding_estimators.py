@@ -280,6 +280,12 @@ def test_riemann_batched_pipeline_equals_pyriemann_and_sklearn(n_classes):
     est = SSVEPRiemann(freqs, sfreq=SFREQ).fit(X, y)
     ext = est._extended(X)
     covs = ledoit_wolf_covariances(ext)
+    from pyriemann.estimation import Covariances
+
+    np.testing.assert_allclose(covs, Covariances("lwf").fit_transform(ext), rtol=1e-10, atol=1e-14)
+    scratch = ext.copy()
+    np.testing.assert_allclose(ledoit_wolf_covariances(scratch, overwrite=True), covs, rtol=1e-12)
+    assert not np.allclose(scratch, ext)  # it was used as scratch space, as allowed
     np.testing.assert_allclose(riemann_mean(covs), mean_riemann(covs), rtol=1e-7, atol=1e-12)
     ts = TangentSpace(metric="riemann").fit(covs)
     feats = ts.transform(covs)
@@ -296,3 +302,31 @@ def test_riemann_mean_rejects_bad_shapes():
     for bad in (np.eye(3), np.zeros((0, 3, 3)), np.zeros((2, 3, 4))):
         with pytest.raises(InvalidParameterError, match=r"shape \(n_matrices >= 1, c, c\)"):
             riemann_mean(bad)
+
+
+def test_riemann_spectral_filtering_is_the_squared_response_and_matches_the_recursive_one():
+    """``filtering="fft"`` scales every FFT-grid sinusoid by |H(f)|^2 (the forward-backward
+    response); away from the edges it equals scipy's sosfiltfilt of the same filter."""
+    from scipy import signal
+
+    sfreq, t = 256.0, 2048
+    rng = np.random.default_rng(0)
+    X_fit, y_fit = rng.standard_normal((8, 4, t)), np.tile([0, 1], 4)
+    spec = SSVEPRiemann([13.0, 17.0], sfreq=sfreq).fit(X_fit, y_fit)
+    time = np.arange(t) / sfreq
+    grid = np.array([12.75, 13.0, 16.0, 17.25])  # on the 0.125-Hz grid of 2048 samples
+    x = np.sin(2 * np.pi * grid[:, None] * time)[None]  # 1 trial, 4 channels
+    ext = spec._extended(x).reshape(1, 2, 4, t)
+    for k, sos in enumerate(spec.sos_):
+        gain = np.abs(signal.sosfreqz(sos, worN=grid, fs=sfreq)[1]) ** 2
+        assert 0.1 < gain.max() <= 1.0 + 1e-9
+        np.testing.assert_allclose(ext[0, k], gain[:, None] * x[0], atol=1e-10)
+    iir = clone(spec).set_params(filtering="iir").fit(X_fit, y_fit)
+    noise = rng.standard_normal((3, 4, t))
+    a, b = spec._extended(noise), iir._extended(noise)
+    scale = np.max(np.abs(b))
+    mid = slice(t // 4, 3 * t // 4)  # the impulse responses decay (~e^-12) within t / 4
+    assert np.max(np.abs(a[..., mid] - b[..., mid])) < 1e-4 * scale
+    assert np.max(np.abs(a[..., :8] - b[..., :8])) > 1e-3 * scale  # the edges differ
+    with pytest.raises(InvalidParameterError, match="filtering='fir'.*'fft', 'iir'"):
+        clone(spec).set_params(filtering="fir").fit(X_fit, y_fit)

@@ -1,11 +1,26 @@
 """Riemannian SSVEP classifier on extended covariances (Kalunga et al., Neurocomputing 2016).
 
 The trial is band-pass filtered around every stimulus frequency (``f +- bandwidth`` Hz,
-Butterworth, zero phase, one filter pass per frequency for all trials), the filtered copies are
-stacked into an extended signal ``(n_freqs * n_channels, n_times)``, and the pipeline
+Butterworth designed with :mod:`scipy.signal`, zero phase), the filtered copies are stacked
+into an extended signal ``(n_freqs * n_channels, n_times)``, and the pipeline
 ``Covariances -> TangentSpace -> LogisticRegression`` of pyriemann and scikit-learn classifies
-its covariance matrix. The filtering and stacking are written here (a few lines of
-:mod:`scipy.signal`).
+its covariance matrix.
+
+Two ways of filtering (``filtering``):
+
+- ``"fft"`` (default): each trial is taken as one period of a periodic signal and every band is
+  its spectrum times the squared magnitude response ``|H(f)|^2`` of the Butterworth filter
+  (the response of the filter run forward and backward), one real FFT per trial and one
+  inverse per band. The covariance of such a copy is the cross-spectral matrix of the trial
+  weighted by ``|H(f)|^2`` (Parseval). It costs about a tenth of the recursive filter.
+- ``"iir"``: :func:`scipy.signal.sosfiltfilt` of the same filter (odd extension at the edges,
+  steady-state initial conditions), through
+  :func:`neurokit.decoding.filterbank.sosfiltfilt`.
+
+The two differ only near the trial edges, where the recursive filter starts from its
+extension and the spectral one wraps around. On the shared Kalunga et al. recordings (2-s
+windows, the within-session folds of ``benchmarks/ssvep.py``) they give 0.688 and 0.682
+accuracy.
 
 The default configuration (Ledoit-Wolf covariances, affine-invariant metric) runs on batched
 NumPy with the same results as pyriemann and scikit-learn, to rounding:
@@ -21,15 +36,14 @@ NumPy with the same results as pyriemann and scikit-learn, to rounding:
   penalised), minimised by the same call of scipy's L-BFGS-B from the same start with the same
   options (:class:`_Logistic`).
 
-Other estimators or metrics use pyriemann's classes. The narrow-band filters run through
-:func:`neurokit.decoding.filterbank.sosfiltfilt` (cached initial conditions).
+Other estimators or metrics use pyriemann's classes.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, signal
-from scipy.special import expit, log_expit, logsumexp, softmax
+from scipy import fft, linalg, optimize, signal
+from scipy.special import expit, log_expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -42,12 +56,49 @@ from .filterbank import sosfiltfilt
 __all__ = ["SSVEPRiemann", "ledoit_wolf_covariances", "riemann_mean"]
 
 
-def ledoit_wolf_covariances(X: np.ndarray) -> np.ndarray:
+FILTERINGS = ("fft", "iir")
+_GAINS: dict = {}
+
+
+def _butter_bands(freqs, bandwidth: float, order: int, sfreq: float) -> list:
+    """Second-order sections of the Butterworth band-pass ``f +- bandwidth`` of every ``f``
+    (memoised: estimators are refitted on every fold)."""
+    key = ("sos", tuple(freqs), bandwidth, order, sfreq)
+    sos = _GAINS.get(key)
+    if sos is None:
+        sos = [
+            signal.butter(order, [f - bandwidth, f + bandwidth], "bandpass", fs=sfreq, output="sos")
+            for f in freqs
+        ]
+        _GAINS[key] = sos
+    return sos
+
+
+def _band_gains(sos_list, n_times: int, sfreq: float) -> np.ndarray:
+    """``|H_k(f)|^2`` (n_bands, n_times // 2 + 1) on the real-FFT grid of ``n_times`` samples:
+    the magnitude response of each filter applied forward and backward (memoised)."""
+    key = ("gain", b"".join(np.asarray(s).tobytes() for s in sos_list), int(n_times), sfreq)
+    gains = _GAINS.get(key)
+    if gains is None:
+        if len(_GAINS) > 256:
+            _GAINS.clear()
+        grid = fft.rfftfreq(int(n_times), 1.0 / sfreq)
+        gains = np.stack(
+            [np.abs(signal.sosfreqz(s, worN=grid, fs=sfreq)[1]) ** 2 for s in sos_list]
+        )
+        _GAINS[key] = gains
+    return gains
+
+
+def ledoit_wolf_covariances(X: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
     """Ledoit-Wolf shrunk covariances of every trial at once.
 
     Parameters
     ----------
     X : ndarray, shape (n_trials, n_channels, n_times)
+    overwrite : bool
+        Allow ``X`` (float64, C-contiguous) to be used as scratch space and destroyed; saves
+        two copies of the trials.
 
     Returns
     -------
@@ -58,9 +109,14 @@ def ledoit_wolf_covariances(X: np.ndarray) -> np.ndarray:
     """
     X = np.asarray(X, dtype=float)
     _, c, t = X.shape
-    Xc = X - X.mean(axis=-1, keepdims=True)
+    scratch = overwrite and X.flags.c_contiguous and X.flags.writeable
+    if scratch:
+        Xc = X
+        Xc -= X.mean(axis=-1, keepdims=True)
+    else:
+        Xc = X - X.mean(axis=-1, keepdims=True)
     emp = Xc @ np.swapaxes(Xc, -1, -2) / t
-    X2 = Xc * Xc
+    X2 = np.multiply(Xc, Xc, out=Xc if scratch else None)
     mu = X2.sum(axis=(1, 2)) / (t * c)
     beta_ = (X2.sum(axis=1) ** 2).sum(axis=-1)  # sum of the entries of X2 X2^T
     delta_ = (emp * emp).sum(axis=(1, 2))  # sum of the squared entries of X X^T, over t^2
@@ -74,31 +130,46 @@ def ledoit_wolf_covariances(X: np.ndarray) -> np.ndarray:
 
 
 class _LedoitWolf(TransformerMixin, BaseEstimator):
-    """Trials -> Ledoit-Wolf covariances (:func:`ledoit_wolf_covariances`)."""
+    """Trials -> Ledoit-Wolf covariances (:func:`ledoit_wolf_covariances`); ``overwrite``
+    lets it use its input as scratch space (SSVEPRiemann passes arrays made for the call)."""
+
+    def __init__(self, overwrite=False):
+        self.overwrite = overwrite
 
     def fit(self, X, y=None):
         return self
 
     def transform(self, X):
-        return ledoit_wolf_covariances(X)
+        return ledoit_wolf_covariances(X, overwrite=bool(self.overwrite))
+
+
+def _eigh(C: np.ndarray):
+    """``numpy.linalg.eigh`` of symmetric float64 matrices ``C`` (..., c, c) through
+    ``torch.linalg.eigh``: the same LAPACK driver (``syevd``), from the MKL build that torch
+    ships, about 1.8x faster than NumPy's for batches of small matrices (18 of 24 x 24: 1.0 ms
+    against 1.85 ms on one core)."""
+    import torch
+
+    w, V = torch.linalg.eigh(torch.from_numpy(np.ascontiguousarray(C, dtype=np.float64)))
+    return w.numpy(), V.numpy()
 
 
 def _eig_apply(C: np.ndarray, fn) -> np.ndarray:
     """``V fn(w) V^T`` of symmetric matrices ``C`` (..., c, c), all at once."""
-    w, V = np.linalg.eigh(C)
+    w, V = _eigh(C)
     return (V * fn(w)[..., None, :]) @ np.swapaxes(V, -1, -2)
 
 
 def _sqrt_invsqrt(M: np.ndarray):
     """``M^1/2`` and ``M^-1/2`` of one SPD matrix from one eigendecomposition."""
-    w, V = np.linalg.eigh(M)
+    w, V = _eigh(M)
     r = np.sqrt(w)
     return (V * r) @ V.T, (V / r) @ V.T
 
 
 def _weighted_logm_sum(A: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``sum_i weights[i] logm(A[i])`` of SPD matrices ``A`` (n, c, c), one batched eigh."""
-    w, V = np.linalg.eigh(A)
+    w, V = _eigh(A)
     n, c, _ = A.shape
     left = (V * (np.log(w) * weights[:, None])[:, None, :]).transpose(1, 0, 2).reshape(c, -1)
     return left @ V.transpose(1, 0, 2).reshape(c, -1).T
@@ -112,7 +183,8 @@ def riemann_mean(C: np.ndarray, *, tol: float = 1e-8, maxiter: int = 50) -> np.n
     ``M <- M^1/2 expm(nu J) M^1/2``; ``nu`` shrinks by 0.95 while ``nu ||J||_F`` decreases and
     halves otherwise; stop when ``||J||_F <= tol`` or ``nu <= tol`` (pyriemann's defaults,
     ``tol = 10e-9``). Each step is one batched eigendecomposition of the ``n`` whitened
-    matrices plus two of ``c x c`` matrices.
+    matrices plus one of a ``c x c`` matrix (the whitening uses the Cholesky factor of ``M``,
+    which gives the same iterates; see the code).
     """
     C = np.asarray(C, dtype=float)
     if C.ndim != 3 or C.shape[0] < 1 or C.shape[1] != C.shape[2]:
@@ -123,10 +195,17 @@ def riemann_mean(C: np.ndarray, *, tol: float = 1e-8, maxiter: int = 50) -> np.n
     weights = np.full(n, 1.0 / n)
     M = np.tensordot(weights, C, axes=([0], [0]))
     nu, tau = 1.0, np.finfo(np.float64).max
+    eye = np.eye(c)
     for _ in range(maxiter):
-        M12, Mm12 = _sqrt_invsqrt(M)
-        J = _weighted_logm_sum(Mm12 @ C @ Mm12, weights)
-        M = M12 @ _eig_apply(nu * J, np.exp) @ M12
+        # Whitening by the Cholesky factor L of M instead of M^-1/2: with the orthogonal
+        # U = M^-1/2 L, L^-1 C L^-T = U^T (M^-1/2 C M^-1/2) U, so J' = U^T J U has the norm of
+        # J and L expm(nu J') L^T = M^1/2 expm(nu J) M^1/2: the same iterates, one
+        # eigendecomposition fewer per step.
+        L = np.linalg.cholesky(M)
+        Linv = linalg.solve_triangular(L, eye, lower=True)
+        J = _weighted_logm_sum(Linv @ C @ Linv.T, weights)
+        M = L @ _eig_apply(nu * J, np.exp) @ L.T
+        M = 0.5 * (M + M.T)
         crit = np.linalg.norm(J, ord="fro")
         h = nu * crit
         if h < tau:
@@ -191,15 +270,19 @@ class _Logistic(ClassifierMixin, BaseEstimator):
 
             w0 = np.zeros(d + 1)
         else:
+            rows = np.arange(n)
             onehot = np.zeros((n, K))
-            onehot[np.arange(n), idx] = 1.0
+            onehot[rows, idx] = 1.0
 
             def fun(w):
                 W = w.reshape((K, d + 1), order="F")
                 raw = X @ W[:, :d].T + W[:, d]
-                lse = logsumexp(raw, axis=1)
-                loss = np.mean(lse - raw[np.arange(n), idx])
-                g = (np.exp(raw - lse[:, None]) - onehot) / n
+                top = raw.max(axis=1, keepdims=True)  # logsumexp, without scipy's checks
+                shifted = np.exp(raw - top)
+                total = shifted.sum(axis=1, keepdims=True)
+                lse = (np.log(total) + top)[:, 0]
+                loss = np.mean(lse - raw[rows, idx])
+                g = (shifted / total - onehot) / n
                 grad = np.empty((K, d + 1), order="F")
                 grad[:, :d] = g.T @ X + l2 * W[:, :d]
                 grad[:, d] = g.sum(axis=0)
@@ -258,6 +341,9 @@ class SSVEPRiemann(SSVEPEstimator):
         Metric of :class:`pyriemann.tangentspace.TangentSpace` (``"riemann"``, ``"logeuclid"``).
     C : float
         Inverse regularisation strength of the logistic regression.
+    filtering : {"fft", "iir"}
+        Zero-phase filtering of the trials: spectral (periodic trial, ``|H(f)|^2``; default) or
+        scipy's recursive ``sosfiltfilt``; see the module docstring.
 
     Notes
     -----
@@ -280,14 +366,15 @@ class SSVEPRiemann(SSVEPEstimator):
         Sorted labels of ``y``; a rest / no-control class is one more class.
     pipeline_ : sklearn.pipeline.Pipeline
         The fitted ``Covariances -> TangentSpace -> LogisticRegression`` pipeline (for
-        ``estimator="lwf", metric="riemann"`` its batched equivalents in this module).
+        ``estimator="lwf", metric="riemann"`` its batched equivalents in this module, whose
+        first step may use the extended signals it is given as scratch space).
     """
 
     _requires_sfreq = True
 
     def __init__(
         self, freqs=None, *, sfreq=None, bandwidth=1.0, filter_order=1, estimator="lwf",
-        metric="riemann", C=1.0,
+        metric="riemann", C=1.0, filtering="fft",
     ):  # fmt: skip
         self.freqs = freqs
         self.sfreq = sfreq
@@ -296,13 +383,20 @@ class SSVEPRiemann(SSVEPEstimator):
         self.estimator = estimator
         self.metric = metric
         self.C = C
+        self.filtering = filtering
 
     def _extended(self, X: np.ndarray) -> np.ndarray:
         """Stacked narrow-band copies ``(n, n_freqs * c, t)``."""
-        out = np.empty((X.shape[0], len(self.sos_)) + X.shape[1:])
+        n, c, t = X.shape
+        if self.filtering == "fft":
+            gains = _band_gains(self.sos_, t, self.sfreq_)  # (k, t // 2 + 1)
+            spectra = fft.rfft(X, axis=-1)
+            out = fft.irfft(spectra[:, None] * gains[None, :, None], t, axis=-1, overwrite_x=True)
+            return out.reshape(n, -1, t)
+        out = np.empty((n, len(self.sos_), c, t))
         for i, sos in enumerate(self.sos_):
             out[:, i] = sosfiltfilt(sos, X, axis=-1)
-        return out.reshape(X.shape[0], -1, X.shape[2])
+        return out.reshape(n, -1, t)
 
     def _fit(self, X, y):
         freqs = _check_freqs(self.freqs, type(self).__name__)
@@ -316,13 +410,16 @@ class SSVEPRiemann(SSVEPEstimator):
                 f"pass bands f +- {bw:g} Hz of freqs {bad} leave (0, Nyquist = {nyq:g} Hz); "
                 "lower bandwidth or check freqs and sfreq"
             )
-        self.sos_ = [
-            signal.butter(order, [f - bw, f + bw], btype="bandpass", fs=self.sfreq_, output="sos")
-            for f in freqs
-        ]
+        if self.filtering not in FILTERINGS:
+            raise InvalidParameterError(
+                f"filtering={self.filtering!r}; must be one of {', '.join(map(repr, FILTERINGS))}"
+            )
+        self.sos_ = _butter_bands(tuple(freqs), bw, order, self.sfreq_)
         if self.estimator == "lwf" and self.metric == "riemann":
             self.pipeline_ = make_pipeline(
-                _LedoitWolf(), _RiemannTangentSpace(), _Logistic(C=self.C, max_iter=1000)
+                _LedoitWolf(overwrite=True),
+                _RiemannTangentSpace(),
+                _Logistic(C=self.C, max_iter=1000),
             )
         else:
             from pyriemann.estimation import Covariances
