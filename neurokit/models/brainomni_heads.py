@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidParameterError
+from ..nn.dropout import Dropout
 from .brainomni import (
     ARCH_DEFAULTS,
     PRESETS,
@@ -122,7 +123,7 @@ class BrainOmniClassifier(PretrainedMixin, nn.Module):
         self.backbone = BrainOmniBackbone(**arch)
         hidden = head_hidden or dim
         self.head = nn.Sequential(
-            nn.Dropout(head_dropout),
+            Dropout(head_dropout),
             nn.Linear(n_sources * dim, hidden),
             nn.SELU(),
             nn.Linear(hidden, n_outputs),

@@ -55,6 +55,7 @@ from torch import nn
 
 from ..errors import InvalidParameterError
 from ..nn import pearson_loss
+from ..nn.dropout import Dropout
 
 __all__ = [
     "BaseDenoiser",
@@ -234,7 +235,7 @@ def _conv_bn_relu(c_in, c_out, kernel_size):
 def _dense_stack(n_in, width, n_layers, dropout):
     layers = []
     for _ in range(n_layers):
-        layers += [nn.Linear(n_in, width), nn.ReLU(), nn.Dropout(dropout)]
+        layers += [nn.Linear(n_in, width), nn.ReLU(), Dropout(dropout)]
         n_in = width
     return nn.Sequential(*layers), n_in
 
@@ -301,7 +302,7 @@ class SimpleCNN(BaseDenoiser):
         for _ in range(depth):
             layers += _conv_bn_relu(c_in, n_filters, kernel_size)
             if dropout:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             c_in = n_filters
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(n_filters * n_times, n_times)
@@ -448,7 +449,7 @@ class NovelCNN(BaseDenoiser):
             for c in (c_in, c_out):
                 layers += [nn.Conv1d(c, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU()]
             if dropout and i + 1 >= dropout_from:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             if i < n_stages - 1:
                 layers.append(nn.AvgPool1d(2) if pool == "avg" else nn.MaxPool1d(2))
             stages.append(nn.Sequential(*layers))

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..errors import InvalidParameterError
 from ..nn import PositionalEmbedding, Transformer
+from ..nn.dropout import Dropout
 
 __all__ = ["TFMTokenEncoder"]
 
@@ -107,7 +108,7 @@ class TFMTokenEncoder(nn.Module):
         self.token_embedding = nn.Embedding(codebook_size + 1, emb_size)
         self.channel_embedding = nn.Embedding(max(max_channels, n_chans or 0), emb_size)
         self.temporal_embedding = PositionalEmbedding(emb_size)
-        self.pos_drop = nn.Dropout(pos_dropout)
+        self.pos_drop = Dropout(pos_dropout)
         self.cls_token = nn.Parameter(torch.zeros(emb_size))  # 1-D: no weight decay
         self.encoder = Transformer(depth, emb_size, n_heads, attention="linear", dropout=dropout)
         self.token_head = nn.Linear(emb_size, codebook_size)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidParameterError
+from .dropout import Dropout
 
 __all__ = ["RotaryEmbedding", "MultiHeadAttention", "LinearAttention", "CrissCrossBlock"]
 
@@ -249,7 +250,7 @@ class LinearAttention(nn.Module):
         self.k_proj = nn.Linear(dim, dim, bias=qkv_bias)
         self.v_proj = nn.Linear(dim, dim, bias=qkv_bias)
         self.out_proj = nn.Linear(dim, dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(
         self,
@@ -350,7 +351,7 @@ class CrissCrossBlock(nn.Module):
         self.time_attn = MultiHeadAttention(half, n_heads // 2, dropout=dropout, rope=rotary)
         self.space_attn = MultiHeadAttention(half, n_heads // 2, dropout=dropout)
         self.ffn = FeedForward(dim, ffn_hidden or 4 * dim, activation=ffn, dropout=dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(
         self,

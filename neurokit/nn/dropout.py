@@ -1,13 +1,13 @@
-"""Dropout with a cheaper random mask on the CPU.
+"""Dropout with a cheaper random mask on the CPU (used by every model of neurokit).
 
-``torch.nn.Dropout`` draws its CPU mask with ``bernoulli_``, one float per element, which on a
-2-core machine costs several times the matrix products around it (for example 3 x 3 M
-activations of the SSVEP network of Guney et al.: about 70 ms of a 330 ms training step).
+``torch.nn.Dropout`` draws its CPU mask with ``bernoulli_``, one float per element, which takes
+a large share of a CPU training step: about 70 ms of 330 ms for the three dropouts (3 M
+activations each) of the SSVEP network of Guney et al., about 1 s of 6 s for BrainOmni tiny.
 :class:`Dropout` draws 16 random bits per element instead (full-range 64-bit integers viewed as
 four 16-bit words) and keeps an element when its word is at or above ``p`` on a 1/65536 grid,
-so the drop probability is ``p`` rounded to the nearest multiple of 2^-16. The boolean mask is
-what the backward pass keeps. Other devices, evaluation mode and ``p = 0`` go to
-``torch.nn.functional.dropout`` unchanged.
+so the drop probability is ``p`` rounded to the nearest multiple of 2^-16. The backward pass
+keeps the scaled mask in the input's dtype, as torch's CPU dropout does. Other devices,
+evaluation mode and ``p = 0`` go to ``torch.nn.functional.dropout`` unchanged.
 """
 
 from __future__ import annotations
@@ -36,15 +36,16 @@ def _keep_mask(x: torch.Tensor, p: float) -> torch.Tensor:
 class _MaskedScale(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, p):
-        keep = _keep_mask(x, p)
-        ctx.save_for_backward(keep)
-        ctx.scale = 1.0 / (1.0 - p)
-        return torch.mul(x, keep).mul_(ctx.scale)
+        # the mask in x's dtype, already scaled: one multiply each way (a boolean mask would
+        # be converted on every use), and the memory of torch's own CPU dropout
+        mask = _keep_mask(x, p).to(x.dtype).mul_(1.0 / (1.0 - p))
+        ctx.save_for_backward(mask)
+        return x * mask
 
     @staticmethod
     def backward(ctx, grad):
-        (keep,) = ctx.saved_tensors
-        return torch.mul(grad, keep).mul_(ctx.scale), None
+        (mask,) = ctx.saved_tensors
+        return grad * mask, None
 
 
 class Dropout(nn.Dropout):

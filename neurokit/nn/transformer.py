@@ -12,6 +12,7 @@ from torch import nn
 
 from ..errors import InvalidParameterError
 from .attention import LinearAttention, MultiHeadAttention, RotaryEmbedding
+from .dropout import Dropout
 
 __all__ = [
     "RMSNorm",
@@ -141,7 +142,7 @@ class FeedForward(nn.Module):
             self.act = nn.SiLU()
         else:
             self.act = SeriesActivation(n_terms)
-        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.drop = Dropout(dropout) if dropout else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``[..., d]`` to ``[..., d]``."""
@@ -269,8 +270,8 @@ class TransformerBlock(nn.Module):
             if augmented_shortcut
             else []
         )
-        self.drop = nn.Dropout(residual_dropout) if residual_dropout else nn.Identity()
-        self.ffn_drop = nn.Dropout(ffn_dropout) if ffn_dropout else nn.Identity()
+        self.drop = Dropout(residual_dropout) if residual_dropout else nn.Identity()
+        self.ffn_drop = Dropout(ffn_dropout) if ffn_dropout else nn.Identity()
 
     def forward(
         self,
