@@ -41,6 +41,8 @@ Other estimators or metrics use pyriemann's classes.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import fft, linalg, optimize, signal
 from scipy.special import expit, log_expit, softmax
@@ -57,37 +59,28 @@ __all__ = ["SSVEPRiemann", "ledoit_wolf_covariances", "riemann_mean"]
 
 
 FILTERINGS = ("fft", "iir")
-_GAINS: dict = {}
 
 
-def _butter_bands(freqs, bandwidth: float, order: int, sfreq: float) -> list:
+@lru_cache(maxsize=64)
+def _butter_bands(freqs: tuple, bandwidth: float, order: int, sfreq: float) -> tuple:
     """Second-order sections of the Butterworth band-pass ``f +- bandwidth`` of every ``f``
-    (memoised: estimators are refitted on every fold)."""
-    key = ("sos", tuple(freqs), bandwidth, order, sfreq)
-    sos = _GAINS.get(key)
-    if sos is None:
-        sos = [
-            signal.butter(order, [f - bandwidth, f + bandwidth], "bandpass", fs=sfreq, output="sos")
-            for f in freqs
-        ]
-        _GAINS[key] = sos
-    return sos
+    (memoised, as estimators are refitted on every fold; shared, so read-only)."""
+    return tuple(
+        signal.butter(order, [f - bandwidth, f + bandwidth], "bandpass", fs=sfreq, output="sos")
+        for f in freqs
+    )
 
 
-def _band_gains(sos_list, n_times: int, sfreq: float) -> np.ndarray:
-    """``|H_k(f)|^2`` (n_bands, n_times // 2 + 1) on the real-FFT grid of ``n_times`` samples:
-    the magnitude response of each filter applied forward and backward (memoised)."""
-    key = ("gain", b"".join(np.asarray(s).tobytes() for s in sos_list), int(n_times), sfreq)
-    gains = _GAINS.get(key)
-    if gains is None:
-        if len(_GAINS) > 256:
-            _GAINS.clear()
-        grid = fft.rfftfreq(int(n_times), 1.0 / sfreq)
-        gains = np.stack(
-            [np.abs(signal.sosfreqz(s, worN=grid, fs=sfreq)[1]) ** 2 for s in sos_list]
-        )
-        _GAINS[key] = gains
-    return gains
+@lru_cache(maxsize=256)
+def _band_gains(
+    freqs: tuple, bandwidth: float, order: int, sfreq: float, n_times: int
+) -> np.ndarray:
+    """``|H_k(f)|^2`` (n_bands, n_times // 2 + 1) of the filters of :func:`_butter_bands` on
+    the real-FFT grid of ``n_times`` samples: the magnitude response of each filter applied
+    forward and backward (memoised; shared, so read-only)."""
+    grid = fft.rfftfreq(n_times, 1.0 / sfreq)
+    sos_list = _butter_bands(freqs, bandwidth, order, sfreq)
+    return np.stack([np.abs(signal.sosfreqz(s, worN=grid, fs=sfreq)[1]) ** 2 for s in sos_list])
 
 
 def ledoit_wolf_covariances(X: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
@@ -146,8 +139,8 @@ class _LedoitWolf(TransformerMixin, BaseEstimator):
 def _eigh(C: np.ndarray):
     """``numpy.linalg.eigh`` of symmetric float64 matrices ``C`` (..., c, c) through
     ``torch.linalg.eigh``: the same LAPACK driver (``syevd``), from the MKL build that torch
-    ships, about 1.8x faster than NumPy's for batches of small matrices (18 of 24 x 24: 1.0 ms
-    against 1.85 ms on one core)."""
+    ships, about 10 % faster than NumPy's on batches of small matrices (18 of 24 x 24, one
+    core: median 1.12 ms against 1.24 ms)."""
     import torch
 
     w, V = torch.linalg.eigh(torch.from_numpy(np.ascontiguousarray(C, dtype=np.float64)))
@@ -389,7 +382,7 @@ class SSVEPRiemann(SSVEPEstimator):
         """Stacked narrow-band copies ``(n, n_freqs * c, t)``."""
         n, c, t = X.shape
         if self.filtering == "fft":
-            gains = _band_gains(self.sos_, t, self.sfreq_)  # (k, t // 2 + 1)
+            gains = _band_gains(*self._design_, t)  # (k, t // 2 + 1)
             spectra = fft.rfft(X, axis=-1)
             out = fft.irfft(spectra[:, None] * gains[None, :, None], t, axis=-1, overwrite_x=True)
             return out.reshape(n, -1, t)
@@ -414,7 +407,8 @@ class SSVEPRiemann(SSVEPEstimator):
             raise InvalidParameterError(
                 f"filtering={self.filtering!r}; must be one of {', '.join(map(repr, FILTERINGS))}"
             )
-        self.sos_ = _butter_bands(tuple(freqs), bw, order, self.sfreq_)
+        self._design_ = (tuple(float(f) for f in freqs), bw, order, float(self.sfreq_))
+        self.sos_ = list(_butter_bands(*self._design_))
         if self.estimator == "lwf" and self.metric == "riemann":
             self.pipeline_ = make_pipeline(
                 _LedoitWolf(overwrite=True),

@@ -12,8 +12,6 @@ evaluation mode and ``p = 0`` go to ``torch.nn.functional.dropout`` unchanged.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -55,6 +53,6 @@ class Dropout(nn.Dropout):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = float(self.p)
         fast = self.training and 0.0 < p < 1.0 and x.device.type == "cpu"
-        if not fast or not x.is_floating_point() or math.isnan(p):
+        if not fast or not x.is_floating_point():
             return F.dropout(x, p, self.training, self.inplace)
         return _MaskedScale.apply(x, p)
