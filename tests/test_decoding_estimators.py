@@ -291,6 +291,9 @@ def test_riemann_batched_pipeline_equals_pyriemann_and_sklearn(n_classes):
     feats = ts.transform(covs)
     ours = est.pipeline_[1].transform(covs)
     np.testing.assert_allclose(ours, feats, rtol=1e-6, atol=1e-8)
+    # fit_transform reuses the mean's last eigendecomposition: same vectors as fit + transform
+    refit = type(est.pipeline_[1])()
+    np.testing.assert_allclose(refit.fit_transform(covs), ours, rtol=1e-9, atol=1e-11)
     lr = LogisticRegression(C=est.C, max_iter=1000).fit(feats, y)
     np.testing.assert_allclose(est.predict_proba(X), lr.predict_proba(feats), atol=1e-5)
     np.testing.assert_array_equal(est.predict(X), lr.predict(feats))
@@ -302,6 +305,50 @@ def test_riemann_mean_rejects_bad_shapes():
     for bad in (np.eye(3), np.zeros((0, 3, 3)), np.zeros((2, 3, 4))):
         with pytest.raises(InvalidParameterError, match=r"shape \(n_matrices >= 1, c, c\)"):
             riemann_mean(bad)
+    with pytest.raises(InvalidParameterError, match="method='bfgs'; must be 'newton' or"):
+        riemann_mean(np.stack([np.eye(3)] * 2), method="bfgs")
+
+
+def _spd_set(rng, n, c, spread):
+    """``n`` SPD matrices ``expm(S)``, ``S`` symmetric Gaussian of scale ``spread``."""
+    A = rng.standard_normal((n, c, c)) * spread / np.sqrt(c)
+    w, V = np.linalg.eigh(0.5 * (A + np.swapaxes(A, 1, 2)))
+    return (V * np.exp(w)[:, None, :]) @ np.swapaxes(V, 1, 2)
+
+
+def _karcher_gradient_norm(M, C):
+    w, V = np.linalg.eigh(M)
+    W = (V / np.sqrt(w)) @ V.T
+    w, V = np.linalg.eigh(W @ C @ W)
+    return np.linalg.norm(((V * np.log(w)[:, None, :]) @ np.swapaxes(V, 1, 2)).mean(0))
+
+
+@pytest.mark.parametrize(("n", "c", "spread"), [(3, 4, 0.1), (18, 24, 1.0), (100, 8, 3.0)])
+def test_riemann_mean_newton_reaches_the_gradient_descent_mean(n, c, spread):
+    """The default Newton iteration and pyriemann's gradient descent (``method="gradient"``,
+    and pyriemann itself) stop at the same Karcher mean, to the tolerance of the test."""
+    from pyriemann.utils.mean import mean_riemann
+
+    from neurokit.decoding.riemann import riemann_mean
+
+    C = _spd_set(np.random.default_rng(n + c), n, c, spread)
+    newton, gradient = riemann_mean(C), riemann_mean(C, method="gradient")
+    np.testing.assert_allclose(gradient, mean_riemann(C), rtol=1e-12, atol=1e-14)
+    assert np.linalg.norm(newton - gradient) <= 1e-8 * np.linalg.norm(gradient)
+    assert _karcher_gradient_norm(newton, C) < 1e-7
+
+
+def test_riemann_mean_newton_converges_on_a_widely_spread_set():
+    """Condition numbers up to ~1e6 in three 4 x 4 matrices: the Newton iteration still drives
+    the Riemannian gradient to the tolerance (pyriemann's descent stops early there when its
+    step size falls below ``tol``)."""
+    from neurokit.decoding.riemann import riemann_mean
+
+    C = _spd_set(np.random.default_rng(7), 3, 4, 6.0)
+    assert np.linalg.cond(C).max() > 1e4
+    M = riemann_mean(C)
+    assert np.all(np.linalg.eigvalsh(M) > 0)
+    assert _karcher_gradient_norm(M, C) < 1e-7
 
 
 def test_riemann_spectral_filtering_is_the_squared_response_and_matches_the_recursive_one():
