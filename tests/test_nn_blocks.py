@@ -389,6 +389,41 @@ def test_seanet_matrix_product_convolution_matches_conv1d(
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("c_in,kernel,stride", [(64, 8, 4), (128, 16, 8)])
+def test_seanet_strided_convolution_paths_agree_in_inference(c_in, kernel, stride):
+    """Outside autograd a strided convolution below the inference threshold runs on oneDNN,
+    above it as a matrix product: both give what the training path (matrix product) gives."""
+    from neurokit.nn import conv as seanet_conv
+
+    torch.manual_seed(0)
+    layer = seanet_conv._Conv(
+        c_in, 2 * c_in, kernel, stride=stride, causal=False, norm="weight_norm",
+        pad_mode="reflect",
+    )  # fmt: skip
+    x = torch.randn(3, 16 * stride, c_in)
+    with torch.no_grad():
+        got = layer(x)
+    want = layer(x).detach()  # autograd on: the matrix-product path
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_seanet_encoder_inference_chunks_give_the_full_batch_result():
+    """Outside autograd the encoder runs ``inference_chunk`` items at a time; the result is
+    the one-batch result (the items are independent), and autograd runs the whole batch."""
+    torch.manual_seed(0)
+    enc = SEANetEncoder(dim=16, n_filters=4, ratios=(2, 4)).eval()
+    x = torch.randn(7, 64, 1)
+    with torch.no_grad():
+        whole = enc.forward_time_major(x)
+        enc.inference_chunk = 3
+        chunked = enc.forward_time_major(x)
+    torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
+    assert chunked.shape == (7, 8, 16)
+    y = enc.forward_time_major(x.requires_grad_(True))
+    y.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
+
+
 @pytest.mark.parametrize("stride", [1, 2, 8])
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("n", [1, 5])

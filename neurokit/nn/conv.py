@@ -38,6 +38,8 @@ _NORMS = ("weight_norm", "none")
 _PAD_MODES = ("reflect", "constant")
 #: ``kernel * c_in`` from which a CPU convolution runs as a matrix product (see module doc)
 _GEMM_MIN_WORK = 512
+#: the same for strided convolutions outside autograd
+_GEMM_MIN_WORK_STRIDED_INFERENCE = 1024
 
 
 def _normed(module: nn.Module, norm: str) -> nn.Module:
@@ -241,7 +243,12 @@ class _Conv(nn.Module):
         k, c_in = self.conv.kernel_size[0], self.conv.in_channels
         fits = min(left, right) >= 0 and (self.pad_mode != "reflect" or t > max(left, right))
         dtype, forced = _gemm_dtype(x)
-        if dtype is not None and fits and (forced or k == 1 or k * c_in >= _GEMM_MIN_WORK):
+        work = k * c_in
+        if self.stride > 1 and not torch.is_grad_enabled():
+            # inference only: oneDNN's strided convolution beats the unfolded product up to
+            # 1024 (64 channels, kernel 8, stride 4: 45 ms against 73 ms for 320 windows)
+            work = work if work >= _GEMM_MIN_WORK_STRIDED_INFERENCE else 0
+        if dtype is not None and fits and (forced or k == 1 or work >= _GEMM_MIN_WORK):
             w2 = self.conv.weight.permute(2, 1, 0).reshape(k * c_in, -1)
             n_out = (t + left + right - self.k_eff) // self.stride + 1
             return _apply(
@@ -441,10 +448,24 @@ class SEANetEncoder(nn.Module):
         """Encode ``[b, c, t]`` into ``[b, d, ceil(t / hop)]``."""
         return self.forward_time_major(x.transpose(1, 2)).transpose(1, 2)
 
+    #: outside autograd, batches are encoded this many items at a time (see
+    #: :meth:`forward_time_major`)
+    inference_chunk = 128
+
     def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
         """Encode time-major ``[b, t, c]`` into ``[b, ceil(t / hop), d]`` (the same values
-        as :meth:`forward`, without the transposes)."""
-        return self.model(x.contiguous())
+        as :meth:`forward`, without the transposes).
+
+        Outside autograd the items are encoded ``inference_chunk`` at a time (each item is
+        independent, so the values are the same): the activations of a chunk are reused
+        from the allocator's free lists instead of being fresh pages, and stay closer to the
+        cache (on one CPU thread, 320 windows of 512 samples: about 10 % faster).
+        """
+        x = x.contiguous()
+        chunk = int(self.inference_chunk)
+        if torch.is_grad_enabled() or x.shape[0] <= chunk:
+            return self.model(x)
+        return torch.cat([self.model(part) for part in x.split(chunk)])
 
 
 class SEANetDecoder(nn.Module):
