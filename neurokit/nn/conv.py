@@ -457,9 +457,10 @@ class SEANetEncoder(nn.Module):
         as :meth:`forward`, without the transposes).
 
         Outside autograd the items are encoded ``inference_chunk`` at a time (each item is
-        independent, so the values are the same): the activations of a chunk are reused
-        from the allocator's free lists instead of being fresh pages, and stay closer to the
-        cache (on one CPU thread, 320 windows of 512 samples: about 10 % faster).
+        independent, so the values are the same): the activations of a chunk stay below
+        glibc's mmap threshold, so they are reused from the heap instead of being fresh
+        pages faulted in on every call (one CPU thread, 512-sample windows: 1530 windows of
+        a 306-sensor MEG 27 % faster, 320 windows of a 64-channel EEG 1-2 % faster).
         """
         x = x.contiguous()
         chunk = int(self.inference_chunk)
