@@ -29,6 +29,14 @@
    loss on 4 classes (braindecode ships them as classifiers, without their pretraining heads).
    Parameter counts go to stderr and into the ``unit`` field.
 
+The batch size changes the ratios: per window, the reference slows down as the batch grows
+and neurokit does not (one thread, 64-channel EEG, measured with ``--quick``: encode 1.46x at
+``--batch 1``, 2.69x at 4, 2.72x at 16; training step 1.29x, 1.72x, 1.71x; 306-sensor MEG
+encode 2.41x, 2.70x, 4.25x). ``--batch 1`` (the default) is the quickest to run and the least
+favourable to neurokit; the reference trains with 16 windows of 10 s per device (32 for EEG
+alone, ``braintokenizer/config.py``), which ``--batch 16`` measures. The batch is written into
+each tokenizer line's ``unit``.
+
 Timings are medians over repetitions (``--reps``/``--train-reps``; ``--quick``: fewer, and
 only the EEG montage for the training step of the tokenizers), the models timed in turn,
 round after round, so that background load hits them alike; rounds stop early once a time
@@ -203,6 +211,7 @@ def compare(args, kind, ours, peer, n_times) -> None:
     batch = montage(kind, args.batch, n_times, args.seed)
     ref_in = reference_inputs(batch)
     label = f"{kind}{batch['x'].shape[1]}"
+    shape = f"batch {args.batch} x {args.seconds:g}-s windows"
     log(f"== {label}: input {tuple(batch['x'].shape)} at {SFREQ:g} Hz")
     ours.eval()
     fns = {"ours": lambda: ours.encode(batch).codes}
@@ -221,7 +230,7 @@ def compare(args, kind, ours, peer, n_times) -> None:
         seconds = alternate(fns, args.reps, args.budget_s)
     rate = {k: codes[k].numel() / seconds[k] for k in fns}
     emit(f"brain_encode_throughput_{label}", rate["ours"], rate.get("peer"),
-         ratio(rate["ours"], rate.get("peer")), "codes/s")  # fmt: skip
+         ratio(rate["ours"], rate.get("peer")), f"codes/s ({shape})")  # fmt: skip
     if args.quick and kind == "meg":
         log("--quick: no training step on the MEG montage")
         return
@@ -237,7 +246,7 @@ def compare(args, kind, ours, peer, n_times) -> None:
             fns.pop(name)
     per_step = alternate(fns, args.train_reps, 2 * args.budget_s)
     emit(f"brain_train_step_speedup_{label}", per_step["ours"], per_step.get("peer"),
-         ratio(per_step.get("peer"), per_step["ours"]), "s/step")  # fmt: skip
+         ratio(per_step.get("peer"), per_step["ours"]), f"s/step ({shape})")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- 2. pretraining
