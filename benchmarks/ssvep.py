@@ -86,10 +86,11 @@ on the free-running flicker, where the template methods are at chance, gaps of 1
 p far above 0.05. A peer that does not import or
 fails gets ``"peer": null`` (and ``ratio``/``accuracy_peer`` null), with the reason on stderr.
 
-Run (about 5-6 min on the shared two-core machine under load; ``--quick``, subject 12 only,
-3 sessions, about 1 min)::
+Run in an environment with the peers (``pip install -e ".[bench]"``; about 80 s on a quiet
+two-core machine, several minutes under load; ``--quick``, subject 12 only, 3 sessions, well
+under a minute)::
 
-    /work/benchenv/bin/python benchmarks/ssvep.py [--quick] [--window 2.0] [--phase-locked 0.2]
+    python benchmarks/ssvep.py [--quick] [--window 2.0] [--phase-locked 0.2]
         [--methods cca,fbcca,...] [--peers moabb,metabci,meegkit,pyriemann]
         [--data ../shared/data/ssvep]
 """
