@@ -285,7 +285,7 @@ def test_riemann_batched_pipeline_equals_pyriemann_and_sklearn(n_classes):
     scratch = ext.copy()
     np.testing.assert_allclose(ledoit_wolf_covariances(scratch, overwrite=True), covs, rtol=1e-12)
     assert not np.allclose(scratch, ext)  # it was used as scratch space, as allowed
-    np.testing.assert_allclose(riemann_mean(covs), mean_riemann(covs), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(riemann_mean(covs), _pyriemann_mean(covs), rtol=1e-7, atol=1e-12)
     ts = TangentSpace(metric="riemann").fit(covs)
     feats = ts.transform(covs)
     ours = est.pipeline_[1].transform(covs)
@@ -308,7 +308,7 @@ def test_riemann_mean_rejects_bad_shapes():
         riemann_mean(np.stack([np.eye(3)] * 2), method="bfgs")
 
 
-def mean_riemann(C):
+def _pyriemann_mean(C):
     """pyriemann's affine-invariant mean (``pyriemann.geometry`` from 0.12, ``utils`` before)."""
     try:
         from pyriemann.geometry.mean import mean_riemann as mean
@@ -342,7 +342,7 @@ def test_riemann_mean_newton_reaches_the_gradient_descent_mean(n, c, spread):
     # the same iterates as pyriemann, to rounding relative to the matrix (not to each entry:
     # small off-diagonal entries carry the rounding of the large ones)
     scale = np.abs(gradient).max()
-    np.testing.assert_allclose(gradient, mean_riemann(C), rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(gradient, _pyriemann_mean(C), rtol=1e-12, atol=1e-12 * scale)
     assert np.linalg.norm(newton - gradient) <= 1e-8 * np.linalg.norm(gradient)
     assert _karcher_gradient_norm(newton, C) < 1e-7
 

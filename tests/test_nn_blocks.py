@@ -417,7 +417,10 @@ def test_seanet_encoder_inference_chunks_give_the_full_batch_result():
         whole = enc.forward_time_major(x)
         enc.inference_chunk = 3
         chunked = enc.forward_time_major(x)
+        enc.inference_chunk = 0  # no chunking
+        unchunked = enc.forward_time_major(x)
     torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(unchunked, whole, rtol=1e-6, atol=1e-6)
     assert chunked.shape == (7, 8, 16)
     y = enc.forward_time_major(x.requires_grad_(True))
     y.sum().backward()

@@ -243,12 +243,12 @@ class _Conv(nn.Module):
         k, c_in = self.conv.kernel_size[0], self.conv.in_channels
         fits = min(left, right) >= 0 and (self.pad_mode != "reflect" or t > max(left, right))
         dtype, forced = _gemm_dtype(x)
-        work = k * c_in
+        min_work = _GEMM_MIN_WORK
         if self.stride > 1 and not torch.is_grad_enabled():
             # inference only: oneDNN's strided convolution beats the unfolded product up to
             # 1024 (64 channels, kernel 8, stride 4: 45 ms against 73 ms for 320 windows)
-            work = work if work >= _GEMM_MIN_WORK_STRIDED_INFERENCE else 0
-        if dtype is not None and fits and (forced or k == 1 or work >= _GEMM_MIN_WORK):
+            min_work = _GEMM_MIN_WORK_STRIDED_INFERENCE
+        if dtype is not None and fits and (forced or k == 1 or k * c_in >= min_work):
             w2 = self.conv.weight.permute(2, 1, 0).reshape(k * c_in, -1)
             n_out = (t + left + right - self.k_eff) // self.stride + 1
             return _apply(
@@ -449,7 +449,7 @@ class SEANetEncoder(nn.Module):
         return self.forward_time_major(x.transpose(1, 2)).transpose(1, 2)
 
     #: outside autograd, batches are encoded this many items at a time (see
-    #: :meth:`forward_time_major`)
+    #: :meth:`forward_time_major`; 0 encodes the whole batch at once)
     inference_chunk = 128
 
     def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
@@ -464,7 +464,7 @@ class SEANetEncoder(nn.Module):
         """
         x = x.contiguous()
         chunk = int(self.inference_chunk)
-        if torch.is_grad_enabled() or x.shape[0] <= chunk:
+        if torch.is_grad_enabled() or chunk <= 0 or x.shape[0] <= chunk:
             return self.model(x)
         return torch.cat([self.model(part) for part in x.split(chunk)])
 
